@@ -1,0 +1,33 @@
+import ArgumentParser
+
+/// `hermes-runtime`: the root command. One file per subcommand; each parses and delegates.
+public struct HermesRuntimeCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "hermes-runtime",
+        abstract: "A local inference supervisor for llama.cpp on AMD ROCm, with an OpenAI-compatible routing front.",
+        subcommands: [
+            ConfigCommand.self,
+            StartCommand.self,
+            GPUCommand.self,
+        ]
+    )
+
+    public init() {}
+}
+
+/// The executable's entry point. Parses and runs by hand because calling the async `main()` of a root
+/// command from another module resolves to the synchronous one on Linux.
+public enum HermesRuntimeMain {
+    public static func run() async {
+        do {
+            var command = try HermesRuntimeCommand.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            HermesRuntimeCommand.exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `hermes-bench`: micro-benchmarks that print a table and write their results as JSON.
+/// Speed targets live here, never in timed unit tests.
+@main
+struct HermesBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hermes-bench",
+        abstract: "hermes-runtime benchmarks (results go to docs/benchmarks.md by hand, with the command).",
+        subcommands: []
+    )
+}

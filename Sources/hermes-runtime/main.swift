@@ -1,0 +1,3 @@
+import HermesCLI
+
+await HermesRuntimeMain.run()

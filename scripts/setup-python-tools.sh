@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# A private venv with cmake, ninja (llama-server build) and the openai client (front tests).
+source "$(dirname "$0")/common.sh"
+if [ -x "$TOOLS_VENV/bin/cmake" ] && [ -x "$TOOLS_VENV/bin/ninja" ] && "$TOOLS_VENV/bin/python" -c 'import openai, setuptools_scm' 2>/dev/null; then
+  log "python tools present"
+  exit 0
+fi
+log "creating tools venv at $TOOLS_VENV"
+python3 -m venv "$TOOLS_VENV"
+"$TOOLS_VENV/bin/pip" install -q --disable-pip-version-check cmake ninja openai "setuptools>=77" "setuptools-scm>=8" wheel
+log "python tools installed"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages the build, the GPU probe and the tests need. Idempotent: apt runs only when one is missing.
+source "$(dirname "$0")/common.sh"
+PACKAGES=(librocm-smi-dev libdrm-dev util-linux procps iproute2 nginx-light wrk curl)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  log "system packages present"
+  exit 0
+fi
+log "installing: ${missing[*]}"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# nginx-light is for the front's benchmark only; do not leave a system nginx running.
+if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+$SUDO pkill -x nginx >/dev/null 2>&1 || true
+log "system packages installed"
