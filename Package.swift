@@ -47,6 +47,7 @@ let package = Package(
             name: "HermesSupervisor",
             dependencies: [
                 "HermesCore", "CProcessSpawn",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -72,6 +73,7 @@ let package = Package(
             name: "HermesDaemon",
             dependencies: [
                 "HermesCore", "HermesGPU", "HermesSupervisor", "HermesFront",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -86,6 +88,8 @@ let package = Package(
             name: "HermesCLI",
             dependencies: [
                 "HermesCore", "HermesGPU", "HermesSupervisor", "HermesDaemon",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -27,3 +27,8 @@ func printJSON<T: Encodable>(_ value: T) {
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
+
+/// Flushes `print` output now (progress lines must show while we wait).
+func flushStandardOutput() {
+    fflush(nil)
+}

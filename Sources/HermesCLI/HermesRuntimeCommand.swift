@@ -6,9 +6,14 @@ public struct HermesRuntimeCommand: AsyncParsableCommand {
         commandName: "hermes-runtime",
         abstract: "A local inference supervisor for llama.cpp on AMD ROCm, with an OpenAI-compatible routing front.",
         subcommands: [
-            ConfigCommand.self,
             StartCommand.self,
+            StopCommand.self,
+            StatusCommand.self,
+            LogsCommand.self,
             GPUCommand.self,
+            ConfigCommand.self,
+            ServeCommand.self,
+            DaemonCommand.self,
         ]
     )
 

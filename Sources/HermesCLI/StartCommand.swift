@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import HermesCore
+import HermesDaemon
 import HermesSupervisor
 
-/// `hermes-runtime start PROFILE`: launch a profile's llama-server under the daemon.
+/// `hermes-runtime start PROFILE`: launch a profile's llama-server under the daemon and wait until it answers.
 struct StartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start",
-        abstract: "Start a llama-server profile and wait until it answers."
+        abstract: "Start a llama-server profile under the daemon and wait until it answers."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -17,6 +18,15 @@ struct StartCommand: AsyncParsableCommand {
 
     @Flag(name: .customLong("dry-run"), help: "Print the exact command line and environment; run nothing.")
     var dryRun = false
+
+    @Flag(name: .customLong("no-wait"), help: "Return once the server is spawned.")
+    var noWait = false
+
+    @Option(help: "Seconds to wait for readiness (default: the profile's health.startup_timeout).")
+    var timeout: Double?
+
+    @Flag(help: "Start even when the memory estimate says the model will not fit.")
+    var force = false
 
     @Option(name: .customLong("llama-server"), help: "Use this llama-server binary for every profile (also $HERMES_RUNTIME_LLAMA_SERVER).")
     var llamaServer: String?
@@ -29,28 +39,85 @@ struct StartCommand: AsyncParsableCommand {
                            hint: closestMatch(to: profile, in: config.profileNames).map { "did you mean '\($0)'?" }
                                ?? "profiles: \(config.profileNames.joined(separator: ", "))")
         }
-        let planner = CommandPlanner(probe: DialectProbe(cacheDirectory: paths.dialectCacheDirectory), binaryOverride: llamaServer)
-        let (command, dialect) = try planner.plan(p)
-        if dryRun {
-            if global.json {
-                struct Out: Encodable {
-                    var profile: String
-                    var executable: String
-                    var arguments: [String]
-                    var environment: [String: String]
-                    var dialect: String
-                    var shellLine: String
-                }
-                printJSON(Out(profile: p.name, executable: command.executable, arguments: command.arguments,
-                              environment: command.environment, dialect: dialect.summary, shellLine: command.shellLine))
-            } else {
-                print("# profile \(p.name) (\(p.source.file)); llama-server dialect: \(dialect.summary)")
-                for (k, v) in command.environment.sorted(by: { $0.key < $1.key }) { print("export \(k)=\(shellQuote(v))") }
-                print(([command.executable] + command.arguments).map(shellQuote).joined(separator: " "))
+        if dryRun { return try printDryRun(p, paths: paths) }
+        guard let settings = p.llamaServer else {
+            throw CLIError("'\(p.name)' is a \(p.kindName) profile: there is nothing to start",
+                           hint: "the front sends requests to it as they come")
+        }
+        let client = ControlClient(paths: paths)
+        if !(await client.isRunning()) {
+            say("starting the daemon (log: \(paths.daemonLog.path))")
+            try await client.startDaemon(llamaServer: llamaServer)
+        }
+        var status = try await client.call(.POST, "/v1/profiles/\(p.name)/start\(force ? "?force=1" : "")", as: ServerStatus.self)
+        if let pid = status.pid { say("\(p.name): spawned pid \(pid): \(status.command ?? "")") }
+        if noWait { return finish(status) }
+
+        let limit = timeout ?? settings.effectiveHealth.startupTimeout ?? 300
+        let began = Date()
+        var lastSaid = -1
+        while true {
+            switch status.phase {
+            case .ready:
+                return finish(status)
+            case .failed, .stopped:
+                throw CLIError(StartFailure(profile: p.name, reason: status.lastError ?? "the server stopped",
+                                            lastLogLines: status.lastLogLines ?? [], hint: status.hint).description)
+            default:
+                break
             }
+            let elapsed = Int(Date().timeIntervalSince(began))
+            if elapsed != lastSaid, elapsed % 2 == 0, !global.json {
+                say("\(p.name): \(status.phase == .restarting ? "restarting" : "loading model") (\(elapsed) s)")
+                lastSaid = elapsed
+            }
+            if Date().timeIntervalSince(began) > limit {
+                throw CLIError("\(p.name) was not ready after \(Int(limit)) s (still \(status.phase.rawValue))",
+                               hint: "`hermes-runtime logs \(p.name)` shows what it is doing")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            status = try await client.call(.GET, "/v1/profiles/\(p.name)", as: ServerStatus.self)
+        }
+    }
+
+    func finish(_ s: ServerStatus) {
+        if global.json {
+            printJSON(s)
             return
         }
-        throw CLIError("starting without --dry-run needs the supervisor daemon", hint: "use --dry-run for now")
+        if s.phase == .ready {
+            let slots = s.slotsTotal.map { "\($0) slot(s)" } ?? "slots unknown"
+            let ctx = s.contextPerSlot.map { ", \($0) tokens of context per slot" } ?? ""
+            print("\(s.profile): ready on \(s.host ?? "?"):\(s.port ?? 0), \(slots)\(ctx) (pid \(s.pid.map(String.init) ?? "?"))")
+        } else {
+            print("\(s.profile): \(s.phase.rawValue) (pid \(s.pid.map(String.init) ?? "?"))")
+        }
+    }
+
+    func say(_ text: String) {
+        if !global.json { print(text) }
+        flushStandardOutput()
+    }
+
+    func printDryRun(_ p: Profile, paths: RuntimePaths) throws {
+        let planner = CommandPlanner(probe: DialectProbe(cacheDirectory: paths.dialectCacheDirectory), binaryOverride: llamaServer)
+        let (command, dialect) = try planner.plan(p)
+        if global.json {
+            struct Out: Encodable {
+                var profile: String
+                var executable: String
+                var arguments: [String]
+                var environment: [String: String]
+                var dialect: String
+                var shellLine: String
+            }
+            printJSON(Out(profile: p.name, executable: command.executable, arguments: command.arguments,
+                          environment: command.environment, dialect: dialect.summary, shellLine: command.shellLine))
+        } else {
+            print("# profile \(p.name) (\(p.source.file)); llama-server dialect: \(dialect.summary)")
+            for (k, v) in command.environment.sorted(by: { $0.key < $1.key }) { print("export \(k)=\(shellQuote(v))") }
+            print(([command.executable] + command.arguments).map(shellQuote).joined(separator: " "))
+        }
     }
 }
 

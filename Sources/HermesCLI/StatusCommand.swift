@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import HermesCore
+import HermesDaemon
+import HermesSupervisor
+
+/// `hermes-runtime status [PROFILE] [--json]`
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show each local profile's server.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Only this profile.")
+    var profile: String?
+
+    func run() async throws {
+        let paths = global.paths()
+        let client = ControlClient(paths: paths)
+        var daemon: DaemonStatus?
+        do {
+            daemon = try await client.call(.GET, "/v1/status", as: DaemonStatus.self, timeout: 10)
+        } catch is ControlClient.NotRunning {
+            daemon = nil
+        }
+        var servers: [ServerStatus]
+        if let daemon {
+            servers = daemon.servers
+        } else {
+            // No daemon: every local profile is stopped; say so rather than fail.
+            let config = try loadConfig(paths)
+            servers = config.profiles.values.filter(\.isLocal).sorted { $0.name < $1.name }.map { p in
+                var s = ServerStatus(profile: p.name, phase: .stopped)
+                s.host = p.llamaServer?.effectiveHost
+                s.port = p.llamaServer?.port
+                s.model = p.llamaServer?.model
+                return s
+            }
+        }
+        if let profile {
+            servers = servers.filter { $0.profile == profile }
+            if servers.isEmpty { throw CLIError("no local profile '\(profile)'") }
+        }
+        if global.json {
+            struct Out: Encodable {
+                var daemon: DaemonStatus?
+                var daemonRunning: Bool
+                var servers: [ServerStatus]
+            }
+            let encoder = ControlCodec.encoder
+            let data = try encoder.encode(Out(daemon: daemon.map { var d = $0; d.servers = []; return d }, daemonRunning: daemon != nil, servers: servers))
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        if let daemon {
+            print("daemon pid \(daemon.pid), up \(formatDuration(Date().timeIntervalSince(daemon.startedAt))), front \(daemon.front ?? "off")")
+        } else {
+            print("daemon not running (`hermes-runtime start PROFILE` starts it)")
+        }
+        let rows = servers.map { s -> [String] in
+            let slots = s.slotsTotal.map { "\(s.slotsBusy ?? 0)/\($0)" } ?? "-"
+            let uptime = s.readyAt.map { formatDuration(Date().timeIntervalSince($0)) } ?? "-"
+            return [s.profile, s.phase.rawValue, s.pid.map(String.init) ?? "-", s.port.map { "\(s.host ?? ""):\($0)" } ?? "-",
+                    slots, s.contextPerSlot.map(String.init) ?? "-", s.residentBytes.map(formatBytes) ?? "-",
+                    s.gpuBytes.map(formatBytes) ?? "-", uptime, String(s.restarts), s.lastError ?? ""]
+        }
+        printTable(["PROFILE", "STATE", "PID", "ADDRESS", "SLOTS", "CTX/SLOT", "RSS", "GPU", "UPTIME", "RESTARTS", "LAST ERROR"], rows)
+    }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    let s = Int(seconds)
+    if s < 60 { return "\(s)s" }
+    if s < 3600 { return "\(s / 60)m\(s % 60)s" }
+    return "\(s / 3600)h\((s % 3600) / 60)m"
+}
+
+func formatBytes(_ bytes: Int) -> String {
+    let b = Double(bytes)
+    if bytes >= 1 << 30 { return String(format: "%.1f GiB", b / 1_073_741_824) }
+    if bytes >= 1 << 20 { return String(format: "%.0f MiB", b / 1_048_576) }
+    return String(format: "%.0f KiB", b / 1024)
+}
+
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let all = [header] + rows
+    let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
+    for row in all {
+        print(row.indices.map { i in i == row.count - 1 ? row[i] : row[i].padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+            .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import HermesCore
+import HermesDaemon
+import HermesSupervisor
+
+/// `hermes-runtime stop PROFILE | --all`: SIGTERM to the server's process group, SIGKILL after a grace
+/// period; returns when the process is gone and its port is free.
+struct StopCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a profile's server (or all of them).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The profile to stop.")
+    var profile: String?
+
+    @Flag(help: "Stop every server.")
+    var all = false
+
+    func validate() throws {
+        if (profile == nil) == !all { throw ValidationError("name a profile or pass --all") }
+    }
+
+    func run() async throws {
+        let paths = global.paths()
+        let client = ControlClient(paths: paths)
+        guard await client.isRunning() else {
+            print("the daemon is not running: nothing to stop")
+            return
+        }
+        let stopped: [ServerStatus]
+        if all {
+            stopped = try await client.call(.POST, "/v1/stop-all", as: [ServerStatus].self, timeout: 60)
+        } else {
+            stopped = [try await client.call(.POST, "/v1/profiles/\(profile!)/stop", as: ServerStatus.self, timeout: 60)]
+        }
+        // The port must be free before we say "stopped": a quick `start` after us must not collide.
+        for s in stopped {
+            if let host = s.host, let port = s.port {
+                for _ in 0..<100 where !PortCheck.isFree(host: host, port: port) { try await Task.sleep(for: .milliseconds(50)) }
+            }
+        }
+        if global.json { printJSON(stopped) } else {
+            for s in stopped { print("\(s.profile): \(s.phase.rawValue)") }
+        }
+    }
+}
+
+/// `hermes-runtime daemon stop`: stops every server, then the daemon.
+struct DaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "daemon", abstract: "Control the daemon itself.",
+                                                    subcommands: [DaemonStopCommand.self])
+}
+
+struct DaemonStopCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop every server and the daemon.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let paths = global.paths()
+        let client = ControlClient(paths: paths)
+        guard await client.isRunning() else {
+            print("the daemon is not running")
+            return
+        }
+        let pid = (try? await client.call(.GET, "/v1/status", as: DaemonStatus.self))?.pid
+        _ = try await client.request(.POST, "/v1/shutdown")
+        for _ in 0..<600 {
+            if let pid, kill(pid, 0) != 0 { break }
+            if pid == nil, !(await client.isRunning()) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        print("daemon stopped")
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+
+/// Decides whether a dead or wedged server is restarted, after how long, or given up on.
+///
+/// Pure: the caller passes the time (`now`, in seconds on any monotonic clock), so the policy is
+/// tested without sleeping. Restarts are counted within `window`; a server that stays up for a whole
+/// window earns its budget back.
+public struct RestartTracker: Sendable, Equatable {
+    public enum Decision: Sendable, Equatable {
+        /// Restart after `delay` seconds; `attempt` counts restarts within the window, from 1.
+        case restart(after: Double, attempt: Int)
+        /// Stop trying; the profile becomes `failed` with this reason.
+        case giveUp(reason: String)
+    }
+
+    public let settings: RestartSettings
+    /// Times of restarts still inside the window.
+    public private(set) var recent: [Double] = []
+    /// Restarts since the profile was started, for `status`.
+    public private(set) var total = 0
+    /// When the current run became ready (nil while not ready).
+    public private(set) var readySince: Double?
+
+    public init(settings: RestartSettings) {
+        self.settings = settings.withDefaults()
+    }
+
+    /// The server became ready at `now`.
+    public mutating func ready(at now: Double) {
+        readySince = now
+    }
+
+    /// The server died or was judged wedged at `now`. `cause` goes into the give-up reason.
+    public mutating func failed(at now: Double, cause: String) -> Decision {
+        let window = settings.window ?? 600
+        if let since = readySince, now - since >= window { recent.removeAll() }
+        readySince = nil
+        recent.removeAll { now - $0 > window }
+        guard settings.enabled ?? true else { return .giveUp(reason: "\(cause); restarts are disabled for this profile") }
+        let budget = settings.maxRestarts ?? 5
+        if recent.count >= budget {
+            return .giveUp(reason: "\(cause); gave up after \(recent.count) restarts within \(Int(window)) s")
+        }
+        let backoff = settings.backoff ?? [1, 5, 15, 60]
+        let delay = backoff.isEmpty ? 0 : backoff[min(recent.count, backoff.count - 1)]
+        recent.append(now)
+        total += 1
+        return .restart(after: delay, attempt: recent.count)
+    }
+}
+
+/// Turns liveness probe results into a verdict: `failures` consecutive failed probes mean the server is
+/// wedged (a hang counts as a failure), and so does a real request failing while `/health` says 200.
+public struct HealthJudge: Sendable, Equatable {
+    public enum Verdict: Sendable, Equatable {
+        case healthy
+        /// Some probes failed; not yet enough to restart.
+        case unhealthy(consecutiveFailures: Int, lastReason: String)
+        case restart(reason: String)
+    }
+
+    public let failuresAllowed: Int
+    public private(set) var consecutiveFailures = 0
+    public private(set) var lastReason = ""
+
+    public init(failures: Int) {
+        self.failuresAllowed = max(1, failures)
+    }
+
+    public mutating func probeSucceeded() -> Verdict {
+        consecutiveFailures = 0
+        return .healthy
+    }
+
+    /// A probe failed (`reason`: "health 503", "timeout after 3 s", "generation answered 500", ...).
+    public mutating func probeFailed(_ reason: String) -> Verdict {
+        consecutiveFailures += 1
+        lastReason = reason
+        if consecutiveFailures >= failuresAllowed {
+            return .restart(reason: "\(consecutiveFailures) failed probes in a row, last: \(reason)")
+        }
+        return .unhealthy(consecutiveFailures: consecutiveFailures, lastReason: reason)
+    }
+
+    public mutating func reset() {
+        consecutiveFailures = 0
+        lastReason = ""
+    }
+}
+
+/// Reads a llama-server log for the reason a start failed and one hint about what to do.
+public enum StartFailureHint {
+    public static func hint(forLog lines: [String]) -> String? {
+        let text = lines.joined(separator: "\n").lowercased()
+        if text.contains("error: invalid argument") {
+            return "llama-server rejected a flag: check `args:` in the profile against `llama-server --help` (`hermes-runtime doctor` checks them)"
+        }
+        if text.contains("couldn't bind") || text.contains("address already in use") {
+            return "the port is in use: stop what holds it or change `port:` in the profile"
+        }
+        if text.contains("failed to load model") || text.contains("no such file") || text.contains("failed to open") {
+            return "the model file could not be loaded: check `model:` in the profile"
+        }
+        if text.contains("out of memory") || text.contains("failed to allocate") || text.contains("cudamalloc failed")
+            || text.contains("hipmalloc failed") || text.contains("unable to allocate")
+        {
+            return "out of memory: lower `context` or `slots`, use `cache_type: q8_0`, or offload fewer `gpu_layers`"
+        }
+        return nil
+    }
+}

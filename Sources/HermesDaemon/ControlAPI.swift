@@ -1,0 +1,72 @@
+import Foundation
+import HermesCore
+import HermesSupervisor
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The daemon's control API, HTTP on a UNIX socket in the state directory (only this user can reach it).
+/// The CLI verbs `start`, `stop`, `status` are thin clients of it.
+enum ControlAPI {
+    static func router(registry: SupervisorRegistry, daemon: DaemonInfo) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/v1/status") { _, _ in
+            json(DaemonStatus(pid: getpid(), startedAt: daemon.startedAt, configRoot: daemon.configRoot,
+                              front: daemon.frontURL, servers: await registry.statuses()))
+        }
+        router.get("/v1/profiles/:name") { _, context in
+            let name = try context.parameters.require("name")
+            guard let s = await registry.status(of: name) else {
+                return json(ControlError(message: "no local profile '\(name)'"), status: .notFound)
+            }
+            return json(s)
+        }
+        router.post("/v1/profiles/:name/start") { request, context in
+            let name = try context.parameters.require("name")
+            let force = request.uri.queryParameters.get("force") == "1"
+            do {
+                return json(try await registry.start(name, force: force))
+            } catch let e as SupervisorRegistry.StartError {
+                if case .preflight(let f) = e {
+                    return json(ControlError(message: "\(f.profile): \(f.reason)", hint: f.hint, lastLogLines: f.lastLogLines), status: .conflict)
+                }
+                return json(ControlError(message: e.description), status: .notFound)
+            }
+        }
+        router.post("/v1/profiles/:name/stop") { _, context in
+            let name = try context.parameters.require("name")
+            guard let s = await registry.stop(name) else {
+                return json(ControlError(message: "profile '\(name)' is not running"), status: .notFound)
+            }
+            return json(s)
+        }
+        router.post("/v1/stop-all") { _, _ in
+            await registry.stopAll()
+            return json(await registry.statuses())
+        }
+        router.post("/v1/shutdown") { _, _ in
+            daemon.requestShutdown()
+            return json(["shutting_down": true])
+        }
+        return router
+    }
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? ControlCodec.encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Facts about the running daemon the control API reports, and its shutdown switch.
+final class DaemonInfo: Sendable {
+    let startedAt = Date()
+    let configRoot: String
+    let frontURL: String?
+    let requestShutdown: @Sendable () -> Void
+
+    init(configRoot: String, frontURL: String?, requestShutdown: @escaping @Sendable () -> Void) {
+        self.configRoot = configRoot
+        self.frontURL = frontURL
+        self.requestShutdown = requestShutdown
+    }
+}

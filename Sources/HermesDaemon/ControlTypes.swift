@@ -1,0 +1,57 @@
+import Foundation
+import HermesSupervisor
+
+/// `GET /v1/status` on the control socket.
+public struct DaemonStatus: Codable, Sendable {
+    public var pid: Int32
+    public var startedAt: Date
+    public var configRoot: String
+    /// The routing front's base URL, e.g. `http://127.0.0.1:8082/v1`, when it is listening.
+    public var front: String?
+    public var servers: [ServerStatus]
+
+    public init(pid: Int32, startedAt: Date, configRoot: String, front: String?, servers: [ServerStatus]) {
+        self.pid = pid
+        self.startedAt = startedAt
+        self.configRoot = configRoot
+        self.front = front
+        self.servers = servers
+    }
+}
+
+/// An error answer on the control socket: the message, a hint, and for a failed start the log's tail.
+public struct ControlError: Codable, Sendable, Error, CustomStringConvertible {
+    public var message: String
+    public var hint: String?
+    public var lastLogLines: [String]?
+
+    public init(message: String, hint: String? = nil, lastLogLines: [String]? = nil) {
+        self.message = message
+        self.hint = hint
+        self.lastLogLines = lastLogLines
+    }
+
+    public var description: String {
+        var s = message
+        if let lines = lastLogLines, !lines.isEmpty { s += "\nlast log lines:\n" + lines.map { "  \($0)" }.joined(separator: "\n") }
+        if let hint { s += "\nhint: \(hint)" }
+        return s
+    }
+}
+
+/// The JSON shape of the control API: snake_case keys, ISO 8601 dates.
+public enum ControlCodec {
+    public static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.dateEncodingStrategy = .iso8601
+        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return e
+    }()
+    public static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        d.dateDecodingStrategy = .iso8601
+        return d
+    }()
+}

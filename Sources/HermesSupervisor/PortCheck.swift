@@ -1,0 +1,47 @@
+import Foundation
+
+/// Is a TCP port free, and if not, who holds it?
+public enum PortCheck {
+    /// True when nothing listens on `host:port` (we can bind it ourselves).
+    public static func isFree(host: String, port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr(host == "localhost" ? "127.0.0.1" : host)
+        if addr.sin_addr.s_addr == INADDR_NONE { addr.sin_addr.s_addr = INADDR_ANY }
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return r == 0
+    }
+
+    /// "pid 1234 (nginx)" for the process listening on `port`, when /proc lets us see it.
+    public static func holder(port: Int) -> String? {
+        var inodes = Set<String>()
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let f = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard f.count > 9, f[3] == "0A" else { continue }  // 0A = LISTEN
+                if let portHex = f[1].split(separator: ":").last, Int(portHex, radix: 16) == port { inodes.insert(String(f[9])) }
+            }
+        }
+        guard !inodes.isEmpty else { return nil }
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { Int($0) != nil }
+        for pid in pids {
+            let fdDir = "/proc/\(pid)/fd"
+            for fd in (try? FileManager.default.contentsOfDirectory(atPath: fdDir)) ?? [] {
+                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fdDir)/\(fd)") else { continue }
+                if target.hasPrefix("socket:["), inodes.contains(String(target.dropFirst(8).dropLast())) {
+                    let comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?
+                        .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+                    return "pid \(pid) (\(comm))"
+                }
+            }
+        }
+        return nil
+    }
+}

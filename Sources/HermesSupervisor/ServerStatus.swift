@@ -1,0 +1,64 @@
+import Foundation
+import HermesCore
+
+/// One profile's server as `status` shows it.
+public struct ServerStatus: Sendable, Codable, Equatable {
+    public var profile: String
+    public var phase: LocalRuntimeStatus.Phase
+    public var pid: Int32?
+    public var host: String?
+    public var port: Int?
+    public var model: String?
+    public var startedAt: Date?
+    public var readyAt: Date?
+    public var restarts: Int
+    public var slotsTotal: Int?
+    public var slotsBusy: Int?
+    public var contextPerSlot: Int?
+    public var residentBytes: Int?
+    /// Bytes of GPU memory this server's process uses, when the GPU probe can tell.
+    public var gpuBytes: Int?
+    public var lastError: String?
+    public var hint: String?
+    /// The server's last log lines, filled when a start failed.
+    public var lastLogLines: [String]?
+    public var logFile: String?
+    public var command: String?
+
+    public init(profile: String, phase: LocalRuntimeStatus.Phase, restarts: Int = 0) {
+        self.profile = profile
+        self.phase = phase
+        self.restarts = restarts
+    }
+
+    public var baseURL: String? {
+        guard let host, let port else { return nil }
+        return "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
+    public var runtimeStatus: LocalRuntimeStatus {
+        LocalRuntimeStatus(phase: phase, baseURL: baseURL, slotsTotal: slotsTotal, contextPerSlot: contextPerSlot, slotsBusy: slotsBusy)
+    }
+}
+
+/// A start that did not reach ready: the reason, the log's last lines and a hint.
+public struct StartFailure: Error, Sendable, CustomStringConvertible {
+    public var profile: String
+    public var reason: String
+    public var lastLogLines: [String]
+    public var hint: String?
+
+    public init(profile: String, reason: String, lastLogLines: [String] = [], hint: String? = nil) {
+        self.profile = profile
+        self.reason = reason
+        self.lastLogLines = lastLogLines
+        self.hint = hint
+    }
+
+    public var description: String {
+        var s = "\(profile): \(reason)"
+        if !lastLogLines.isEmpty { s += "\nlast log lines:\n" + lastLogLines.map { "  \($0)" }.joined(separator: "\n") }
+        if let hint { s += "\nhint: \(hint)" }
+        return s
+    }
+}

@@ -1,0 +1,187 @@
+import AsyncHTTPClient
+import Foundation
+import HermesCore
+import Logging
+import ServiceLifecycle
+
+/// Checks, before launch, that a model will fit in the memory it will use. Returns nil when it fits or
+/// cannot be judged, or a refusal with the numbers. The daemon builds it from the GGUF reader and the
+/// GPU probe; tests pass their own.
+public typealias FitCheck = @Sendable (_ profile: Profile, _ settings: LlamaServerSettings) -> String?
+
+/// All supervised servers of one daemon; the front's view of them (`RuntimeStateProvider`); and a
+/// Service that stops every server when the daemon shuts down.
+public actor SupervisorRegistry: RuntimeStateProvider, Service {
+    public private(set) var config: HermesConfig
+    private var supervisors: [String: ServerSupervisor] = [:]
+    private var preflightFailures: [String: ServerStatus] = [:]
+    let planner: CommandPlanner
+    let http: HTTPClient
+    let logger: Logger
+    let fitCheck: FitCheck?
+
+    public init(config: HermesConfig, planner: CommandPlanner, http: HTTPClient = .shared, fitCheck: FitCheck? = nil, logger: Logger) {
+        self.config = config
+        self.planner = planner
+        self.http = http
+        self.fitCheck = fitCheck
+        self.logger = logger
+    }
+
+    /// Swaps in a new config; running servers keep the command they were started with until restarted.
+    public func update(config: HermesConfig) {
+        self.config = config
+    }
+
+    public enum StartError: Error, CustomStringConvertible, Sendable {
+        case unknownProfile(String, suggestion: String?)
+        case notLocal(String, kind: String)
+        case preflight(StartFailure)
+
+        public var description: String {
+            switch self {
+            case .unknownProfile(let n, let s): return "no profile '\(n)'" + (s.map { " (did you mean '\($0)'?)" } ?? "")
+            case .notLocal(let n, let k): return "profile '\(n)' is a \(k) profile; only llama-server profiles are started"
+            case .preflight(let f): return f.description
+            }
+        }
+    }
+
+    /// Checks and launches a profile; returns once it is spawned (poll `status` for readiness).
+    /// `force` skips the memory-fit refusal.
+    @discardableResult
+    public func start(_ name: String, force: Bool = false) async throws -> ServerStatus {
+        guard let profile = config.profile(named: name) else {
+            throw StartError.unknownProfile(name, suggestion: closestMatch(to: name, in: config.profileNames))
+        }
+        guard let settings = profile.llamaServer else { throw StartError.notLocal(name, kind: profile.kindName) }
+        if let existing = supervisors[profile.name] {
+            let s = await existing.status()
+            if [.starting, .ready, .unhealthy, .restarting].contains(s.phase) { return s }
+        }
+        preflightFailures[profile.name] = nil
+        do {
+            let command = try preflight(profile, settings, force: force)
+            let supervisor = try ServerSupervisor(profile: profile, command: command, paths: config.paths,
+                                                  logSettings: config.runtime.logs, http: http, logger: logger)
+            supervisors[profile.name] = supervisor
+            await supervisor.start()
+            return await supervisor.status()
+        } catch let failure as StartFailure {
+            var s = ServerStatus(profile: profile.name, phase: .failed)
+            s.lastError = failure.reason
+            s.hint = failure.hint
+            preflightFailures[profile.name] = s
+            throw StartError.preflight(failure)
+        }
+    }
+
+    /// Everything that can be known to fail before a process exists.
+    func preflight(_ profile: Profile, _ settings: LlamaServerSettings, force: Bool) throws -> LlamaServerCommand {
+        let command: LlamaServerCommand
+        do {
+            command = try planner.plan(profile).command
+        } catch {
+            throw StartFailure(profile: profile.name, reason: "\(error)",
+                               hint: "`hermes-runtime start \(profile.name) --dry-run` shows the command; `hermes-runtime doctor` checks the binary")
+        }
+        if let model = settings.model, !FileManager.default.fileExists(atPath: model) {
+            throw StartFailure(profile: profile.name, reason: "model file \(model) does not exist",
+                               hint: "fix `model:` in \(profile.source.file)")
+        }
+        if !PortCheck.isFree(host: command.host, port: command.port) {
+            let who = PortCheck.holder(port: command.port).map { " by \($0)" } ?? ""
+            throw StartFailure(profile: profile.name, reason: "port \(command.port) on \(command.host) is in use\(who)",
+                               hint: "stop what holds it or change `port:` in \(profile.source.file)")
+        }
+        if !force, let refusal = fitCheck?(profile, settings) {
+            throw StartFailure(profile: profile.name, reason: refusal,
+                               hint: "lower `context` or `slots`, use `cache_type: q8_0`, offload fewer `gpu_layers`, or pass --force")
+        }
+        return command
+    }
+
+    public func stop(_ name: String, grace: Double = 10) async -> ServerStatus? {
+        let key = config.profile(named: name)?.name ?? name
+        preflightFailures[key] = nil
+        guard let s = supervisors[key] else { return nil }
+        await s.stop(grace: grace)
+        return await s.status()
+    }
+
+    public func stopAll(grace: Double = 10) async {
+        await withTaskGroup(of: Void.self) { group in
+            for s in supervisors.values { group.addTask { await s.stop(grace: grace) } }
+        }
+    }
+
+    /// Every local profile, started or not.
+    public func statuses() async -> [ServerStatus] {
+        var out: [ServerStatus] = []
+        for p in config.profiles.values.sorted(by: { $0.name < $1.name }) where p.isLocal {
+            out.append(await status(of: p.name) ?? ServerStatus(profile: p.name, phase: .stopped))
+        }
+        return out
+    }
+
+    public func status(of name: String) async -> ServerStatus? {
+        let key = config.profile(named: name)?.name ?? name
+        if let f = preflightFailures[key] { return f }
+        if let s = supervisors[key] { return await s.status() }
+        guard let p = config.profiles[key], let settings = p.llamaServer else { return nil }
+        var s = ServerStatus(profile: key, phase: .stopped)
+        s.host = settings.effectiveHost
+        s.port = settings.port
+        s.model = settings.model
+        return s
+    }
+
+    /// pid -> profile, for mapping GPU per-process use to names.
+    public func pidsByProfile() async -> [Int32: String] {
+        var out: [Int32: String] = [:]
+        for (name, s) in supervisors { if let pid = await s.pid { out[pid] = name } }
+        return out
+    }
+
+    // MARK: RuntimeStateProvider
+
+    public func status(ofProfile name: String) async -> LocalRuntimeStatus? {
+        guard let s = supervisors[name] else { return nil }
+        return await s.status().runtimeStatus
+    }
+
+    public func reportFailure(profile: String, httpStatus: Int?, reason: String) async {
+        await supervisors[profile]?.reportFailure(httpStatus: httpStatus, reason: reason)
+    }
+
+    // MARK: Service
+
+    /// Waits for graceful shutdown, then stops every server before the daemon exits.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        logger.info("stopping all servers")
+        await stopAll()
+    }
+
+    /// Servers recorded by an earlier daemon that are still running (pid + start time + command line
+    /// checked) are stopped, so a port is never held by a server nobody supervises.
+    public static func reclaimOrphans(paths: RuntimePaths, logger: Logger) async -> [String] {
+        var stopped: [String] = []
+        let dir = paths.serversDirectory
+        for f in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where f.hasSuffix(".json") {
+            let url = dir.appendingPathComponent(f)
+            defer { try? FileManager.default.removeItem(at: url) }
+            guard let data = FileManager.default.contents(atPath: url.path),
+                let record = try? JSONDecoder().decode(ServerRecord.self, from: data), record.isStillRunning
+            else { continue }
+            logger.warning("stopping a server left by an earlier daemon", metadata: ["profile": "\(record.profile)", "pid": "\(record.pid)"])
+            kill(-record.pid, SIGTERM)
+            for _ in 0..<100 where ProcessInfoReader.isAlive(record.pid) && ProcessInfoReader.startTime(record.pid) == record.startTime {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            if ProcessInfoReader.isAlive(record.pid), ProcessInfoReader.startTime(record.pid) == record.startTime { kill(-record.pid, SIGKILL) }
+            stopped.append(record.profile)
+        }
+        return stopped
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HermesTestSupport
+import Testing
+
+/// The supervisor through the built `hermes-runtime` binary, against the real llama-server and model.
+@Suite(.serialized) struct SupervisorCLITests {
+    struct Status: Decodable {
+        struct Server: Decodable {
+            var profile: String
+            var phase: String
+            var pid: Int32?
+            var restarts: Int
+            var slotsTotal: Int?
+            var contextPerSlot: Int?
+            var lastError: String?
+        }
+        struct Daemon: Decodable { var pid: Int32 }
+        var daemon: Daemon?
+        var daemonRunning: Bool
+        var servers: [Server]
+    }
+
+    func status(_ cli: CLIRunner) throws -> Status {
+        let r = try cli.run(["status", "--json"])
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return try d.decode(Status.self, from: Data(r.stdout.utf8))
+    }
+
+    func server(_ cli: CLIRunner, _ name: String) throws -> Status.Server {
+        try #require(try status(cli).servers.first { $0.profile == name })
+    }
+
+    func chat(port: Int) throws -> (Int, String) {
+        let url = URL(string: "http://127.0.0.1:\(port)/v1/chat/completions")!
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.httpBody = Data(#"{"messages":[{"role":"user","content":"Say hi"}],"max_tokens":4}"#.utf8)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        let box = ResultBox()
+        URLSession.shared.dataTask(with: request) { data, response, _ in
+            box.set(((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self)))
+        }.resume()
+        return box.wait(timeout: 60) ?? (0, "no answer")
+    }
+
+    @Test func startChatStatusLogsStop() throws {
+        let port = TestEnvironment.freePort()
+        let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: port, context: 2048, slots: 2)])
+        let cli = try CLIRunner(configRoot: root)
+        defer { _ = try? cli.run(["daemon", "stop"]) }
+
+        let started = try cli.run(["start", "demo"])
+        print(started.output)
+        #expect(started.status == 0, "\(started.output)")
+        #expect(started.stdout.contains("starting the daemon"))
+        #expect(started.stdout.contains("demo: ready on 127.0.0.1:\(port), 2 slot(s), 1024 tokens of context per slot"))
+
+        let s = try server(cli, "demo")
+        #expect(s.phase == "ready")
+        #expect(s.slotsTotal == 2)
+        #expect(s.contextPerSlot == 1024)
+        let pid = try #require(s.pid)
+        #expect(TestEnvironment.isAlive(pid))
+
+        let (code, body) = try chat(port: port)
+        #expect(code == 200, "\(body)")
+        #expect(body.contains("chat.completion"))
+
+        let logs = try cli.run(["logs", "demo", "-n", "400"])
+        #expect(logs.stdout.contains("starting:"))
+        #expect(logs.stdout.contains("--port \(port)"))
+        #expect(logs.stdout.contains("ready on 127.0.0.1:\(port)"))
+
+        let second = try cli.run(["serve"], timeout: 20)
+        #expect(second.status != 0)
+        #expect(second.output.contains("already running for this config root"))
+
+        let stopped = try cli.run(["stop", "demo"])
+        #expect(stopped.status == 0, "\(stopped.output)")
+        #expect(stopped.stdout.contains("demo: stopped"))
+        #expect(TestEnvironment.eventually(timeout: 5) { !TestEnvironment.isAlive(pid) })
+        #expect(try server(cli, "demo").phase == "stopped")
+    }
+
+    @Test func crashedServerIsRestartedAndDaemonDeathLeavesNoServer() throws {
+        let port = TestEnvironment.freePort()
+        let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: port)])
+        let cli = try CLIRunner(configRoot: root)
+        defer { _ = try? cli.run(["daemon", "stop"]) }
+        #expect(try cli.run(["start", "demo"]).status == 0)
+        let first = try #require(try server(cli, "demo").pid)
+
+        kill(first, SIGKILL)
+        var after: Status.Server?
+        #expect(TestEnvironment.eventually(timeout: 30) {
+            after = try? server(cli, "demo")
+            return after?.phase == "ready" && after?.pid != nil && after?.pid != first
+        }, "\(String(describing: after))")
+        #expect(after?.restarts == 1)
+        #expect(after?.lastError == nil)
+        #expect(try chat(port: port).0 == 200)
+
+        // kill -9 the daemon: the parent-death signal takes the server with it.
+        let daemonPid = try #require(try status(cli).daemon?.pid)
+        let serverPid = try #require(after?.pid)
+        kill(daemonPid, SIGKILL)
+        #expect(TestEnvironment.eventually(timeout: 5) { !TestEnvironment.isAlive(serverPid) }, "llama-server \(serverPid) outlived its daemon")
+        #expect(TestEnvironment.eventually(timeout: 5) { !TestEnvironment.isAlive(daemonPid) })
+    }
+
+    @Test func badProfilesFailFastWithTheirOwnMessage() throws {
+        let busy = TestEnvironment.freePort()
+        // Hold `busy` with a listener of our own.
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(busy).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(holder, 1)
+
+        let root = try TestEnvironment.configRoot(profiles: [
+            "flags": try TestEnvironment.demoProfile(port: TestEnvironment.freePort(), extra: "args: [\"--slots\", \"4\", \"--mlock\"]"),
+            "nomodel": "kind: llama-server\nmodel: /nonexistent/model.gguf\nport: \(TestEnvironment.freePort())\n",
+            "busy": try TestEnvironment.demoProfile(port: busy),
+        ])
+        let cli = try CLIRunner(configRoot: root)
+        defer { _ = try? cli.run(["daemon", "stop"]) }
+
+        let flags = try cli.run(["start", "flags"], timeout: 30)
+        #expect(flags.status != 0)
+        #expect(flags.output.contains("--slots takes no value, but '4' follows it"))
+        #expect(flags.output.contains("-np/--parallel"))
+        #expect(flags.output.contains("--mlock is not accepted"))
+
+        let nomodel = try cli.run(["start", "nomodel"], timeout: 30)
+        #expect(nomodel.status != 0)
+        #expect(nomodel.output.contains("model file /nonexistent/model.gguf does not exist"))
+
+        let portBusy = try cli.run(["start", "busy"], timeout: 30)
+        #expect(portBusy.status != 0)
+        #expect(portBusy.output.contains("port \(busy) on 127.0.0.1 is in use"))
+        #expect(portBusy.output.contains("by pid \(getpid())"))
+
+        // Nothing was left running by any of them.
+        let s = try status(cli)
+        #expect(s.servers.allSatisfy { $0.pid == nil }, "\(s.servers)")
+    }
+
+    @Test func dryRunShowsTheCommandForTheRealBinary() throws {
+        let port = TestEnvironment.freePort()
+        let root = try TestEnvironment.configRoot(profiles: [
+            "gpu": try TestEnvironment.demoProfile(port: port, context: 8192, slots: 4, extra: "mlock: true\nenv:\n  HIP_VISIBLE_DEVICES: \"0\"\n")
+        ])
+        let cli = try CLIRunner(configRoot: root)
+        let r = try cli.run(["start", "gpu", "--dry-run"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stdout.contains("export HIP_VISIBLE_DEVICES=0"))
+        #expect(r.stdout.contains("-c 8192 -t 1 -np 4 -ngl 0 --load-mode mlock"))
+        #expect(!r.stdout.contains("--slots"))
+        #expect(!r.stdout.contains("--mlock"))
+        #expect(r.stdout.contains("current (--load-mode)"))
+    }
+
+    @Test func configValidateRejectsABrokenFileWithFileLineKey() throws {
+        let root = try TestEnvironment.configRoot(profiles: ["bad": "kind: llama-server\nmodel: /m.gguf\nport: 8090\nmlok: true\n"])
+        let cli = try CLIRunner(configRoot: root)
+        let r = try cli.run(["config", "validate"])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("runtimes/bad.yaml:4:1: error: unknown key 'mlok' for a llama-server profile (did you mean 'mlock'?) [key: mlok]"))
+        let shipped = try CLIRunner(configRoot: TestEnvironment.repositoryRoot).run(["config", "validate"])
+        #expect(shipped.status == 0, "\(shipped.output)")
+    }
+
+    @Test func statusWithoutADaemonSaysSo() throws {
+        let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: TestEnvironment.freePort())])
+        let r = try CLIRunner(configRoot: root).run(["status"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("daemon not running"))
+        #expect(r.stdout.contains("demo"))
+        #expect(r.stdout.contains("stopped"))
+    }
+}
+
+final class ResultBox: @unchecked Sendable {
+    private var value: (Int, String)?
+    private let s = DispatchSemaphore(value: 0)
+    func set(_ v: (Int, String)) {
+        value = v
+        s.signal()
+    }
+    func wait(timeout: Double) -> (Int, String)? {
+        _ = s.wait(timeout: .now() + timeout)
+        return value
+    }
+}

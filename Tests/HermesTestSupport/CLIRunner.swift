@@ -1,0 +1,135 @@
+import Foundation
+
+/// Runs the built `hermes-runtime` binary as a user would, on a config root of the test's own.
+public struct CLIRunner: Sendable {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+        public var output: String { stdout + stderr }
+    }
+
+    public let binary: String
+    public let configRoot: URL
+    public var environment: [String: String]
+
+    public init(configRoot: URL) throws {
+        binary = try TestEnvironment.builtProduct("hermes-runtime")
+        self.configRoot = configRoot
+        var env = ProcessInfo.processInfo.environment
+        env["HERMES_RUNTIME_HOME"] = configRoot.path
+        env.removeValue(forKey: "HERMES_RUNTIME_STATE")
+        env["HERMES_RUNTIME_LLAMA_SERVER"] = try TestEnvironment.llamaServer()
+        environment = env
+    }
+
+    public var stateDirectory: URL { configRoot.appendingPathComponent("state") }
+
+    /// Runs `hermes-runtime ARGS`, bounded by `timeout` seconds (then killed and reported as status -1).
+    @discardableResult
+    public func run(_ arguments: [String], timeout: Double = 120) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = arguments
+        p.environment = environment
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let outData = ReadAll(out.fileHandleForReading), errData = ReadAll(err.fileHandleForReading)
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if p.isRunning {
+            p.terminate()
+            p.waitUntilExit()
+            return Result(status: -1, stdout: outData.wait(), stderr: errData.wait() + "\n[timed out after \(timeout) s]")
+        }
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: outData.wait(), stderr: errData.wait())
+    }
+}
+
+/// Reads a pipe to EOF on a thread of its own, so a chatty child never blocks on a full pipe.
+final class ReadAll: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+    func wait() -> String {
+        done.wait()
+        done.signal()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension TestEnvironment {
+    /// A TCP port nothing listens on right now (bound and released).
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// True while `pid` is a live process (a zombie waiting to be reaped counts as gone).
+    public static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        let state = stat[stat.index(close, offsetBy: 2)]
+        return state != "Z" && state != "X"
+    }
+
+    /// Waits up to `timeout` seconds for `condition`.
+    public static func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return condition()
+    }
+
+    /// A config root with `runtime.yaml` (front on a free port) and the given profiles.
+    public static func configRoot(profiles: [String: String], runtime: String? = nil) throws -> URL {
+        let root = try temporaryDirectory("root")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("runtimes"), withIntermediateDirectories: true)
+        let front = runtime ?? "front:\n  listen: 127.0.0.1:\(freePort())\n"
+        try front.write(to: root.appendingPathComponent("runtime.yaml"), atomically: true, encoding: .utf8)
+        for (name, text) in profiles {
+            try text.write(to: root.appendingPathComponent("runtimes/\(name).yaml"), atomically: true, encoding: .utf8)
+        }
+        return root
+    }
+
+    /// A small CPU profile for the test model on `port`.
+    public static func demoProfile(port: Int, context: Int = 1024, slots: Int = 1, extra: String = "") throws -> String {
+        """
+        kind: llama-server
+        model: \(try testModel())
+        port: \(port)
+        context: \(context)
+        slots: \(slots)
+        threads: 1
+        gpu_layers: 0
+        health:
+          startup_timeout: 60s
+          interval: 1s
+          generation_interval: 0
+        restart:
+          backoff: [0.2]
+        \(extra)
+        """
+    }
+}
