@@ -50,13 +50,27 @@ struct StartCommand: AsyncParsableCommand {
             try await client.startDaemon(llamaServer: llamaServer)
         }
         var status = try await client.call(.POST, "/v1/profiles/\(p.name)/start\(force ? "?force=1" : "")", as: ServerStatus.self)
-        if let pid = status.pid { say("\(p.name): spawned pid \(pid): \(status.command ?? "")") }
-        if noWait { return finish(status) }
+        var saidPid: Int32?
+        func sayPid() {
+            if let pid = status.pid, pid != saidPid {
+                say("\(p.name): spawned pid \(pid): \(status.command ?? "")")
+                saidPid = pid
+            }
+        }
+        if noWait {
+            for _ in 0..<50 where status.pid == nil && status.phase == .starting {
+                try await Task.sleep(for: .milliseconds(20))
+                status = try await client.call(.GET, "/v1/profiles/\(p.name)", as: ServerStatus.self)
+            }
+            sayPid()
+            return finish(status)
+        }
 
         let limit = timeout ?? settings.effectiveHealth.startupTimeout ?? 300
         let began = Date()
         var lastSaid = -1
         while true {
+            sayPid()
             switch status.phase {
             case .ready:
                 return finish(status)

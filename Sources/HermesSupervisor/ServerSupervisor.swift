@@ -34,6 +34,8 @@ public actor ServerSupervisor {
     private var slotsBusy: Int?
     private var contextPerSlot: Int?
     private var pendingRestart: String?
+    /// Set by the liveness loop before it kills a wedged server, so the restart names the hang, not the kill.
+    private var wedgeReason: String?
     private var runTask: Task<Void, Never>?
     private var stopping = false
     private let clock = ContinuousClock()
@@ -216,13 +218,15 @@ public actor ServerSupervisor {
 
     /// Waits for the first of: the process exits, or the liveness checks judge it wedged (then kills it).
     private func monitor(_ c: ChildProcess) async -> String {
-        await withTaskGroup(of: String.self) { group in
+        let outcome = await withTaskGroup(of: String.self) { group in
             group.addTask { ChildProcess.describe(status: await c.waitForExit()) }
             group.addTask { await self.livenessLoop(c) }
             let first = await group.next() ?? "stopped"
             group.cancelAll()
             return first
         }
+        defer { wedgeReason = nil }
+        return wedgeReason ?? outcome
     }
 
     /// `/health` every `interval`, a one-token generation every `generation_interval`, and the front's
@@ -234,31 +238,31 @@ public actor ServerSupervisor {
         while !Task.isCancelled, !c.hasExited {
             if let reason = pendingRestart {
                 pendingRestart = nil
-                await c.terminate(grace: 3)
-                return "wedged: \(reason)"
+                return await kill(c, wedged: reason)
             }
             if clock.now >= nextHealth {
                 nextHealth = clock.now + .milliseconds(Int((health.interval ?? 5) * 1000))
                 let failure = await probeHealth()
-                if let reason = record(failure) {
-                    await c.terminate(grace: 3)
-                    return "wedged: \(reason)"
-                }
+                if let reason = record(failure) { return await kill(c, wedged: reason) }
             }
             if genEvery > 0, clock.now >= nextGeneration {
                 nextGeneration = clock.now + .milliseconds(Int(genEvery * 1000))
                 // A busy server is producing tokens; a probe would only queue behind real work.
                 if let total = slotsTotal, let busy = slotsBusy, busy >= total {} else {
                     let failure = await probeGeneration()
-                    if let reason = record(failure) {
-                        await c.terminate(grace: 3)
-                        return "wedged: \(reason)"
-                    }
+                    if let reason = record(failure) { return await kill(c, wedged: reason) }
                 }
             }
             try? await Task.sleep(for: .milliseconds(50))
         }
         return "stopped"
+    }
+
+    private func kill(_ c: ChildProcess, wedged reason: String) async -> String {
+        wedgeReason = "wedged: \(reason)"
+        // A hung server may not act on SIGTERM; SIGKILL follows soon.
+        await c.terminate(grace: 2)
+        return wedgeReason ?? reason
     }
 
     /// Feeds a probe result to the judge; returns a reason when the server must be restarted.

@@ -199,3 +199,28 @@ final class ResultBox: @unchecked Sendable {
         return value
     }
 }
+
+@Suite(.serialized) struct WedgedServerTests {
+    /// A server that stops answering (SIGSTOP: a real hang, produced on demand) is killed and restarted.
+    @Test func hungServerIsRestarted() throws {
+        let port = TestEnvironment.freePort()
+        let profile = try TestEnvironment.demoProfile(port: port)
+            .replacingOccurrences(of: "  interval: 1s", with: "  interval: 500ms\n  timeout: 500ms\n  failures: 2")
+        let root = try TestEnvironment.configRoot(profiles: ["demo": profile])
+        let cli = try CLIRunner(configRoot: root)
+        defer { _ = try? cli.run(["daemon", "stop"]) }
+        #expect(try cli.run(["start", "demo"]).status == 0)
+        let status = { () throws -> SupervisorCLITests.Status.Server in try SupervisorCLITests().server(cli, "demo") }
+        let first = try #require(try status().pid)
+        kill(first, SIGSTOP)
+        var after: SupervisorCLITests.Status.Server?
+        #expect(TestEnvironment.eventually(timeout: 30) {
+            after = try? status()
+            return after?.phase == "ready" && after?.pid != nil && after?.pid != first
+        }, "\(String(describing: after))")
+        #expect(after?.restarts == 1)
+        #expect(!TestEnvironment.isAlive(first))
+        let log = try cli.run(["logs", "demo", "-n", "1000"]).stdout
+        #expect(log.contains("wedged: 2 failed probes in a row, last: health check got no answer"))
+    }
+}
