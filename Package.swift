@@ -105,8 +105,10 @@ let package = Package(
         .executableTarget(
             name: "hermes-bench",
             dependencies: [
-                "HermesCore", "HermesGPU", "HermesFront",
+                "HermesCore", "HermesGPU", "HermesFront", "HermesSupervisor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
