@@ -1,0 +1,453 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads the header, metadata and tensor infos of a GGUF file (ggml's `docs/gguf.md`) without touching
+/// the tensor data.
+///
+/// Models are 13-40 GB and the part read here is a few megabytes at the front, so the reader pulls the
+/// file through a 1 MiB window with `pread` and skips what it does not keep. Every length and count is
+/// checked against the bytes the file can still hold before anything is allocated, so a corrupt or
+/// hostile file produces a `GGUFError` rather than a crash or a huge allocation.
+public struct GGUFReader: Sendable {
+    /// Bounds on what is kept in memory; the defaults fit every real model seen.
+    public struct Limits: Sendable, Equatable {
+        /// Arrays with more elements are skipped (count kept). Per-layer arrays have one element per
+        /// layer (at most a few hundred); vocabularies have 30k-260k and are not needed.
+        public var keptArrayCount: UInt64 = 1024
+        /// Total array elements kept over the whole file, so many medium arrays cannot add up.
+        public var keptElementsTotal: UInt64 = 1 << 20
+        /// The longest string value kept (chat templates are tens of KB).
+        public var stringBytes: UInt64 = 16 << 20
+        /// The longest key or tensor name (the GGUF spec caps keys at 65535 bytes).
+        public var keyBytes: UInt64 = 65535
+        /// Arrays of arrays deeper than this are refused: no real model nests more than twice, and the
+        /// reader recurses once per level.
+        public var nesting: Int = 8
+
+        public init() {}
+    }
+
+    public var limits: Limits
+
+    public init(limits: Limits = Limits()) {
+        self.limits = limits
+    }
+
+    /// Reads the file at `path`; throws `GGUFError` saying what is wrong and where.
+    public func read(path: String) throws(GGUFError) -> GGUFFile {
+        let source = try FileWindow(path: path)
+        var parser = Parser(source: source, limits: limits)
+        return try parser.parse()
+    }
+
+    /// Reads the file and summarises what a memory estimate needs.
+    public func readModelInfo(path: String) throws(GGUFError) -> GGUFModelInfo {
+        try GGUFModelInfo(file: read(path: path))
+    }
+
+    /// `GGUFReader().readModelInfo(path:)`.
+    public static func modelInfo(path: String) throws(GGUFError) -> GGUFModelInfo {
+        try GGUFReader().readModelInfo(path: path)
+    }
+}
+
+// MARK: - Parsing
+
+private struct Parser {
+    let source: FileWindow
+    let limits: GGUFReader.Limits
+    var version: UInt32 = 0
+    var keptElements: UInt64 = 0
+
+    init(source: FileWindow, limits: GGUFReader.Limits) {
+        self.source = source
+        self.limits = limits
+    }
+
+    var path: String { source.path }
+    var fileSize: UInt64 { source.fileSize }
+    /// Version 1 wrote string lengths, array counts, header counts and tensor dimensions as uint32.
+    var wide: Bool { version >= 2 }
+
+    mutating func parse() throws(GGUFError) -> GGUFFile {
+        let head = try source.prefix(8)
+        let magic: [UInt8] = [0x47, 0x47, 0x55, 0x46]
+        // A file shorter than the magic but starting like it is a cut-off GGUF; anything else is not one.
+        guard !head.isEmpty, Array(head.prefix(4)) == Array(magic.prefix(min(4, head.count))) else {
+            throw .notGGUF(path: path, firstBytes: head)
+        }
+        _ = try source.bytes(4, "the magic")
+        version = try source.u32("the version")
+        guard (1...3).contains(version) else { throw .unsupportedVersion(path: path, version: version) }
+
+        let tensorCountOffset = source.offset
+        let tensorCount = try count("the tensor count")
+        let kvCountOffset = source.offset
+        let kvCount = try count("the metadata count")
+        // The smallest possible entries: a tensor info is a name length, n_dims, type and offset; a
+        // key/value is a key length, a type tag and a one-byte value.
+        let minTensorInfo: UInt64 = wide ? 24 : 20
+        let minKV: UInt64 = wide ? 13 : 9
+        if tensorCount > fileSize / minTensorInfo {
+            throw .absurdLength(path: path, offset: tensorCountOffset, what: "the tensor count", length: tensorCount,
+                                limit: fileSize / minTensorInfo)
+        }
+        if kvCount > fileSize / minKV {
+            throw .absurdLength(path: path, offset: kvCountOffset, what: "the metadata count", length: kvCount,
+                                limit: fileSize / minKV)
+        }
+
+        var metadata: [String: GGUFValue] = [:]
+        var keys: [String] = []
+        for i in 0..<kvCount {
+            let keyOffset = source.offset
+            let key = try string(limit: limits.keyBytes, "the key of metadata entry \(i)")
+            let typeOffset = source.offset
+            let type = try valueType(try source.u32("the type of \(key)"), at: typeOffset, "the type of \(key)")
+            let parsed = try self.value(type, depth: 0, key)
+            // llama.cpp refuses a file with a repeated key; so do we, rather than guess which one it means.
+            guard metadata.updateValue(parsed, forKey: key) == nil else {
+                throw .invalidValue(path: path, offset: keyOffset, what: "metadata key \(key)", detail: "the key appears twice")
+            }
+            keys.append(key)
+        }
+
+        let alignment = try alignment(metadata)
+
+        var tensors: [GGUFTensorInfo] = []
+        tensors.reserveCapacity(Int(min(tensorCount, 65536)))
+        for i in 0..<tensorCount {
+            tensors.append(try tensorInfo(index: i, alignment: alignment))
+        }
+
+        // llama.cpp seeks to the next multiple of the alignment only when there are tensors.
+        let end = source.offset
+        let dataOffset = tensorCount == 0 ? end : (end + alignment - 1) / alignment * alignment
+        guard dataOffset <= fileSize else {
+            throw .truncated(path: path, offset: end, reading: "the padding before the tensor data", fileSize: fileSize)
+        }
+        let dataBytes = fileSize - dataOffset
+        for t in tensors {
+            // A download cut short usually still has a whole header: catch it by the last tensor's end.
+            let (end, overflow) = t.offset.addingReportingOverflow(t.bytes ?? 0)
+            if overflow || end > dataBytes {
+                throw .truncated(path: path, offset: fileSize,
+                                 reading: "the data of tensor \(t.name) (\(t.type), ends at byte \(overflow ? "beyond 2^64" : String(dataOffset + end)))",
+                                 fileSize: fileSize)
+            }
+        }
+
+        return GGUFFile(path: path, version: version, fileSize: fileSize, metadata: metadata, metadataKeys: keys,
+                        tensors: tensors, alignment: alignment, tensorDataOffset: dataOffset)
+    }
+
+    // MARK: Primitives
+
+    /// A header count, string length or array count: uint32 in version 1, uint64 after.
+    func count(_ what: @autoclosure () -> String) throws(GGUFError) -> UInt64 {
+        if wide { return try source.u64(what()) }
+        return UInt64(try source.u32(what()))
+    }
+
+    func string(limit: UInt64, _ what: @autoclosure () -> String) throws(GGUFError) -> String {
+        let at = source.offset
+        let length = try count("the length of \(what())")
+        try checkLength(length, at: at, limit: limit, what())
+        let bytes = try source.bytes(Int(length), what())
+        // Invalid UTF-8 becomes U+FFFD: a mangled token or template must not make the file unreadable.
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A length longer than the whole file is corrupt; one longer than the rest of the file is a cut-off
+    /// file; one over a sanity limit is refused before allocating it.
+    func checkLength(_ length: UInt64, at offset: UInt64, limit: UInt64, _ what: @autoclosure () -> String) throws(GGUFError) {
+        if length > fileSize {
+            throw .absurdLength(path: path, offset: offset, what: "the length of \(what())", length: length, limit: fileSize)
+        }
+        if length > limit {
+            throw .absurdLength(path: path, offset: offset, what: "the length of \(what())", length: length, limit: limit)
+        }
+        if length > fileSize - source.offset {
+            throw .truncated(path: path, offset: source.offset, reading: "\(what()) (\(length) bytes)", fileSize: fileSize)
+        }
+    }
+
+    func valueType(_ raw: UInt32, at offset: UInt64, _ what: @autoclosure () -> String) throws(GGUFError) -> GGUFValueType {
+        guard let type = GGUFValueType(rawValue: raw) else {
+            throw .invalidValue(path: path, offset: offset, what: what(), detail: "unknown value type \(raw) (known: 0-12)")
+        }
+        return type
+    }
+
+    // MARK: Values
+
+    mutating func value(_ type: GGUFValueType, depth: Int, _ what: @autoclosure () -> String) throws(GGUFError) -> GGUFValue {
+        switch type {
+        case .uint8: return .uint8(try source.u8(what()))
+        case .int8: return .int8(Int8(bitPattern: try source.u8(what())))
+        case .uint16: return .uint16(try source.u16(what()))
+        case .int16: return .int16(Int16(bitPattern: try source.u16(what())))
+        case .uint32: return .uint32(try source.u32(what()))
+        case .int32: return .int32(Int32(bitPattern: try source.u32(what())))
+        case .float32: return .float32(Float(bitPattern: try source.u32(what())))
+        case .bool: return .bool(try source.u8(what()) != 0)
+        case .string: return .string(try string(limit: limits.stringBytes, what()))
+        case .uint64: return .uint64(try source.u64(what()))
+        case .int64: return .int64(Int64(bitPattern: try source.u64(what())))
+        case .float64: return .float64(Double(bitPattern: try source.u64(what())))
+        case .array: return try array(depth: depth + 1, what())
+        }
+    }
+
+    mutating func array(depth: Int, _ what: @autoclosure () -> String) throws(GGUFError) -> GGUFValue {
+        let start = source.offset
+        guard depth <= limits.nesting else {
+            throw .invalidValue(path: path, offset: start, what: what(),
+                                detail: "arrays nested more than \(limits.nesting) deep")
+        }
+        let elementType = try valueType(try source.u32("the element type of \(what())"), at: start, "the element type of \(what())")
+        let countOffset = source.offset
+        let count = try count("the element count of \(what())")
+        let minElement = minimumSize(of: elementType)
+        if count > fileSize / minElement {
+            throw .absurdLength(path: path, offset: countOffset, what: "the element count of \(what())", length: count,
+                                limit: fileSize / minElement)
+        }
+        if count > (fileSize - source.offset) / minElement {
+            throw .truncated(path: path, offset: source.offset,
+                             reading: "\(what()) (\(count) elements of \(elementType))", fileSize: fileSize)
+        }
+        if count <= limits.keptArrayCount, keptElements + count <= limits.keptElementsTotal {
+            keptElements += count
+            var values: [GGUFValue] = []
+            values.reserveCapacity(Int(count))
+            for i in 0..<count {
+                values.append(try value(elementType, depth: depth, "\(what())[\(i)]"))
+            }
+            return .array(elementType, values)
+        }
+        try skipElements(elementType, count: count, depth: depth, what())
+        return .skippedArray(elementType, count: count)
+    }
+
+    /// Moves past `count` elements without decoding them: one jump for fixed-size types, a length read
+    /// and a jump per string, recursion for nested arrays.
+    mutating func skipElements(_ type: GGUFValueType, count: UInt64, depth: Int, _ what: @autoclosure () -> String) throws(GGUFError) {
+        if let size = type.fixedSize {
+            // count * size fits: the caller checked count <= (bytes left) / size.
+            try source.skip(count * size, what())
+            return
+        }
+        for i in 0..<count {
+            switch type {
+            case .string:
+                let at = source.offset
+                let length = try self.count("the length of \(what())[\(i)]")
+                try checkLength(length, at: at, limit: fileSize, "\(what())[\(i)]")
+                try source.skip(length, "\(what())[\(i)]")
+            default:
+                let start = source.offset
+                guard depth + 1 <= limits.nesting else {
+                    throw .invalidValue(path: path, offset: start, what: "\(what())[\(i)]",
+                                        detail: "arrays nested more than \(limits.nesting) deep")
+                }
+                let inner = try valueType(try source.u32("the element type of \(what())[\(i)]"), at: start,
+                                          "the element type of \(what())[\(i)]")
+                let countOffset = source.offset
+                let n = try self.count("the element count of \(what())[\(i)]")
+                let minElement = minimumSize(of: inner)
+                if n > fileSize / minElement {
+                    throw .absurdLength(path: path, offset: countOffset, what: "the element count of \(what())[\(i)]",
+                                        length: n, limit: fileSize / minElement)
+                }
+                if n > (fileSize - source.offset) / minElement {
+                    throw .truncated(path: path, offset: source.offset,
+                                     reading: "\(what())[\(i)] (\(n) elements of \(inner))", fileSize: fileSize)
+                }
+                try skipElements(inner, count: n, depth: depth + 1, "\(what())[\(i)]")
+            }
+        }
+    }
+
+    /// The fewest bytes one element can take: strings and arrays at least carry their length or header.
+    func minimumSize(of type: GGUFValueType) -> UInt64 {
+        if let size = type.fixedSize { return size }
+        switch type {
+        case .string: return wide ? 8 : 4
+        default: return wide ? 12 : 8
+        }
+    }
+
+    // MARK: Alignment and tensors
+
+    func alignment(_ metadata: [String: GGUFValue]) throws(GGUFError) -> UInt64 {
+        guard let value = metadata["general.alignment"] else { return 32 }
+        // llama.cpp insists on u32 and a power of two; a file it refuses must not pass here.
+        guard case .uint32(let a) = value, a != 0, a & (a - 1) == 0 else {
+            throw .invalidValue(path: path, offset: 0, what: "metadata key general.alignment",
+                                detail: "expected a u32 power of two, found \(value)")
+        }
+        return UInt64(a)
+    }
+
+    func tensorInfo(index: UInt64, alignment: UInt64) throws(GGUFError) -> GGUFTensorInfo {
+        let start = source.offset
+        let name = try string(limit: limits.keyBytes, "the name of tensor \(index)")
+        let dimsOffset = source.offset
+        let nDims = try source.u32("the dimension count of tensor \(name)")
+        // GGML_MAX_DIMS is 4: llama.cpp rejects more, and a garbage count must not drive a loop.
+        guard nDims <= 4 else {
+            throw .invalidValue(path: path, offset: dimsOffset, what: "tensor \(name)", detail: "\(nDims) dimensions (at most 4)")
+        }
+        var dims: [UInt64] = []
+        var elements: UInt64 = 1
+        for d in 0..<nDims {
+            let dim: UInt64
+            if wide {
+                dim = try source.u64("dimension \(d) of tensor \(name)")
+            } else {
+                dim = UInt64(try source.u32("dimension \(d) of tensor \(name)"))
+            }
+            let (product, overflow) = elements.multipliedReportingOverflow(by: dim)
+            if overflow || product > fileSize.saturatingMultiply(256) {
+                // No tensor stored in this file can have more elements than ~bits in it.
+                throw .absurdLength(path: path, offset: dimsOffset, what: "the element count of tensor \(name)",
+                                    length: overflow ? UInt64.max : product, limit: fileSize.saturatingMultiply(256))
+            }
+            elements = product
+            dims.append(dim)
+        }
+        let type = GGMLType(rawValue: try source.u32("the type of tensor \(name)"))
+        if let block = type.blockSize, let first = dims.first, first % block != 0 {
+            throw .invalidValue(path: path, offset: start, what: "tensor \(name)",
+                                detail: "row of \(first) elements is not a multiple of the \(type) block size \(block)")
+        }
+        let offsetAt = source.offset
+        let offset = try source.u64("the data offset of tensor \(name)")
+        guard offset % alignment == 0 else {
+            throw .invalidValue(path: path, offset: offsetAt, what: "tensor \(name)",
+                                detail: "data offset \(offset) is not a multiple of the alignment \(alignment)")
+        }
+        return GGUFTensorInfo(name: name, dimensions: dims, type: type, offset: offset)
+    }
+}
+
+extension UInt64 {
+    fileprivate func saturatingMultiply(_ other: UInt64) -> UInt64 {
+        let (r, o) = multipliedReportingOverflow(by: other)
+        return o ? .max : r
+    }
+}
+
+// MARK: - File access
+
+/// A read-only file seen through a window of at most 1 MiB, refilled with `pread` as the cursor moves.
+/// Owned by one parse on one thread.
+private final class FileWindow {
+    static let windowSize = 1 << 20
+
+    let path: String
+    let fileSize: UInt64
+    private let fd: Int32
+    private(set) var offset: UInt64 = 0
+    private var window: [UInt8] = []
+    private var windowStart: UInt64 = 0
+
+    init(path: String) throws(GGUFError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpen(path: path, reason: Self.errnoText()) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let reason = Self.errnoText()
+            close(fd)
+            throw .cannotOpen(path: path, reason: reason)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw .cannotOpen(path: path, reason: (info.st_mode & S_IFMT) == S_IFDIR ? "it is a directory" : "not a regular file")
+        }
+        self.fd = fd
+        self.fileSize = UInt64(info.st_size)
+    }
+
+    deinit { close(fd) }
+
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+
+    /// Up to the first `n` bytes of the file, for telling what it is.
+    func prefix(_ n: Int) throws(GGUFError) -> [UInt8] {
+        let available = Int(min(UInt64(n), fileSize))
+        if available == 0 { return [] }
+        try load(at: 0, count: available, "the header")
+        return Array(window[0..<available])
+    }
+
+    /// Makes the window cover `count` bytes from `at` (which the caller has checked exist).
+    private func load(at: UInt64, count: Int, _ what: @autoclosure () -> String) throws(GGUFError) {
+        if at >= windowStart, at + UInt64(count) <= windowStart + UInt64(window.count) { return }
+        let size = Int(min(UInt64(max(count, Self.windowSize)), fileSize - at))
+        var buffer = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        var failure: Int32 = 0
+        buffer.withUnsafeMutableBytes { raw in
+            while filled < size {
+                let n = pread(fd, raw.baseAddress! + filled, size - filled, off_t(at) + off_t(filled))
+                if n > 0 { filled += n; continue }
+                if n < 0, errno == EINTR { continue }
+                failure = n < 0 ? errno : 0
+                return
+            }
+        }
+        if filled < count {
+            if failure != 0 {
+                throw .cannotOpen(path: path, reason: "read error at offset \(at + UInt64(filled)) while reading \(what()): \(String(cString: strerror(failure)))")
+            }
+            // The file shrank under us (a copy being overwritten): say so as a truncation.
+            throw .truncated(path: path, offset: at + UInt64(filled), reading: what(), fileSize: at + UInt64(filled))
+        }
+        if filled < size { buffer.removeLast(size - filled) }
+        window = buffer
+        windowStart = at
+    }
+
+    /// The next `count` bytes; a truncation error names `what` when the file ends first.
+    func bytes(_ count: Int, _ what: @autoclosure () -> String) throws(GGUFError) -> ArraySlice<UInt8> {
+        guard UInt64(count) <= fileSize - offset else {
+            throw .truncated(path: path, offset: offset, reading: what(), fileSize: fileSize)
+        }
+        try load(at: offset, count: count, what())
+        let start = Int(offset - windowStart)
+        offset += UInt64(count)
+        return window[start..<start + count]
+    }
+
+    func skip(_ count: UInt64, _ what: @autoclosure () -> String) throws(GGUFError) {
+        guard count <= fileSize - offset else {
+            throw .truncated(path: path, offset: offset, reading: what(), fileSize: fileSize)
+        }
+        offset += count
+    }
+
+    private func integer<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String) throws(GGUFError) -> T {
+        let size = MemoryLayout<T>.size
+        guard UInt64(size) <= fileSize - offset else {
+            throw .truncated(path: path, offset: offset, reading: what(), fileSize: fileSize)
+        }
+        try load(at: offset, count: size, what())
+        let start = Int(offset - windowStart)
+        offset += UInt64(size)
+        let raw = window.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: start, as: T.self) }
+        return T(littleEndian: raw)
+    }
+
+    func u8(_ what: @autoclosure () -> String) throws(GGUFError) -> UInt8 { try integer(UInt8.self, what()) }
+    func u16(_ what: @autoclosure () -> String) throws(GGUFError) -> UInt16 { try integer(UInt16.self, what()) }
+    func u32(_ what: @autoclosure () -> String) throws(GGUFError) -> UInt32 { try integer(UInt32.self, what()) }
+    func u64(_ what: @autoclosure () -> String) throws(GGUFError) -> UInt64 { try integer(UInt64.self, what()) }
+}
