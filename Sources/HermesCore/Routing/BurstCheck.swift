@@ -1,0 +1,130 @@
+import Foundation
+
+/// Why a request left the profile routing chose for it. The raw values are the receipts' reasons.
+public enum BurstReason: String, Sendable, Codable, CaseIterable {
+    /// The local server is not ready (stopped, starting, restarting, unhealthy, failed).
+    case localDown = "local_down"
+    /// Prompt tokens plus the output reserve exceed the live per-slot context or `context_over`.
+    case context
+    /// Every slot stayed busy for the profile's `queue_wait`.
+    case overflow
+    /// The local server answered 502/503, refused the connection or timed out before the first byte.
+    case localError = "local_error"
+}
+
+/// What the burst checks say about sending a request to a local profile now.
+public enum LocalVerdict: Sendable, Equatable {
+    /// Not ready, or no address known.
+    case down(LocalRuntimeStatus.Phase?)
+    /// `need` = prompt tokens + output reserve is above `limit` (per-slot context or `context_over`).
+    case tooLong(need: Int, limit: Int)
+    /// The ESTIMATE is too close to `limit` to trust: count exactly, then check again.
+    case nearLimit(need: Int, limit: Int)
+    /// The front's own in-flight requests fill every slot.
+    case busy(inFlight: Int, slots: Int)
+    /// Send it; `maxTokens` is the clamped value to put in the body (nil: leave the body's as is).
+    case fits(maxTokens: Int?)
+}
+
+/// The burst checks for a local target, as pure functions over the supervisor's status, the profile and
+/// the front's own in-flight count. Order: down, then context (no point waiting for a slot a prompt
+/// cannot fit in), then overflow.
+public enum BurstCheck {
+    /// An estimate at or below `lower` x limit is trusted to fit; above `upper` x limit it is trusted not
+    /// to. Between the two, the exact count decides. Bytes/4 undercounts code by up to ~25% and
+    /// overcounts JSON-heavy bodies; the band covers both.
+    public static let lower = 0.7
+    public static let upper = 1.4
+
+    /// Tokens held back for the answer: `max_tokens` capped by the profile's `output_reserve`.
+    /// Real clients send huge `max_tokens` (the Hermes agent sends its whole context length), and that
+    /// alone must not push every request to the cloud.
+    public static func outputReserve(maxTokens: Int?, settings: LlamaServerSettings) -> Int {
+        let cap = settings.effectiveOutputReserve
+        guard let m = maxTokens, m >= 0 else { return cap }
+        return min(m, cap)
+    }
+
+    /// The context a request must fit in: the LIVE per-slot context (configured `context / slots` until
+    /// the supervisor has read it), lowered by `context_over`. Nil when nothing is known.
+    public static func contextLimit(settings: LlamaServerSettings, status: LocalRuntimeStatus?) -> Int? {
+        var perSlot = status?.contextPerSlot
+        if perSlot == nil, let c = settings.context, c > 0 {
+            perSlot = c / max(1, settings.slots ?? 1)
+        }
+        switch (perSlot, settings.contextOver) {
+        case (let p?, let o?): return min(p, o)
+        case (let p?, nil): return p
+        case (nil, let o?): return o
+        default: return nil
+        }
+    }
+
+    /// Slots the server has: live `total_slots`, else the configured `slots`, else 1.
+    public static func slotCount(settings: LlamaServerSettings, status: LocalRuntimeStatus?) -> Int {
+        max(1, status?.slotsTotal ?? settings.slots ?? 1)
+    }
+
+    /// The checks in order. `exact` says `promptTokens` came from the server's tokenizer.
+    public static func checkLocal(
+        settings: LlamaServerSettings, status: LocalRuntimeStatus?, promptTokens: Int, exact: Bool,
+        maxTokens: Int?, inFlight: Int
+    ) -> LocalVerdict {
+        guard let status, status.isReady, status.baseURL != nil else { return .down(status?.phase) }
+        let need = promptTokens + outputReserve(maxTokens: maxTokens, settings: settings)
+        if let limit = contextLimit(settings: settings, status: status) {
+            if exact {
+                if need > limit { return .tooLong(need: need, limit: limit) }
+            } else if Double(need) > Double(limit) * upper {
+                return .tooLong(need: need, limit: limit)
+            } else if Double(need) > Double(limit) * lower {
+                return .nearLimit(need: need, limit: limit)
+            }
+        }
+        let slots = slotCount(settings: settings, status: status)
+        if inFlight >= slots { return .busy(inFlight: inFlight, slots: slots) }
+        return .fits(maxTokens: clampedMaxTokens(maxTokens, promptTokens: promptTokens, slotContext: status.contextPerSlot))
+    }
+
+    /// A request kept local may not ask for more tokens than its slot can still hold; llama-server would
+    /// otherwise stop at the slot's end or shift context. Nil when nothing needs changing.
+    public static func clampedMaxTokens(_ maxTokens: Int?, promptTokens: Int, slotContext: Int?) -> Int? {
+        guard let m = maxTokens, let c = slotContext else { return nil }
+        let room = max(1, c - promptTokens)
+        return m > room ? room : nil
+    }
+}
+
+/// How the front treats an upstream's answer or failure before the first byte reached the client.
+public enum UpstreamVerdict: Sendable, Equatable {
+    /// Pass it to the client (success, or an error that another profile would not fix, such as a 400).
+    case deliver
+    /// Try the next candidate: the burst profile for a local one, the fallback list for a remote one.
+    case tryNext
+}
+
+public enum UpstreamPolicy {
+    /// Local: 502/503 try the burst profile. Remote: 429 and every 5xx try the next fallback.
+    public static func verdict(status: Int, isLocal: Bool) -> UpstreamVerdict {
+        if isLocal { return (status == 502 || status == 503) ? .tryNext : .deliver }
+        return (status == 429 || (500...599).contains(status)) ? .tryNext : .deliver
+    }
+
+    /// Seconds from a `Retry-After` value: delta-seconds or an HTTP-date. Nil when absent or unreadable.
+    public static func retryAfter(_ value: String?, now: Date = Date()) -> Double? {
+        guard let v = value?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+        if let s = Double(v), s.isFinite, s >= 0 { return s }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = f.date(from: v) else { return nil }
+        return max(0, date.timeIntervalSince(now))
+    }
+
+    /// How long a remote is skipped: Retry-After when the answer had one, else its `cooldown`.
+    public static func cooldown(retryAfter: Double?, settings: OpenAISettings) -> Double {
+        // An absurd Retry-After must not park a provider for days: cap at an hour.
+        min(retryAfter ?? settings.effectiveCooldown, 3600)
+    }
+}

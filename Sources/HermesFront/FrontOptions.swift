@@ -1,0 +1,66 @@
+import CoreMetrics
+import Foundation
+import HermesCore
+
+/// Settings for the front that do not live in `runtime.yaml`: how the process wires it, and test hooks.
+public struct FrontOptions: Sendable {
+    /// Where `api_key_env` names are looked up (the front's key and remotes' keys), read on every
+    /// build and reload so a rotated key takes effect with `reload`.
+    public var environment: [String: String]
+    /// Overrides `front.listen` (tests bind port 0 on 127.0.0.1).
+    public var host: String?
+    public var port: Int?
+    /// The metrics backend; nil uses the process-wide `MetricsSystem.factory` the daemon bootstraps.
+    public var metricsFactory: (any MetricsFactory)?
+    /// Renders Prometheus text for `GET /metrics`. HermesFront does not depend on swift-prometheus:
+    /// the daemon, which does, passes `{ registry.emitToString() }` here. Nil answers 404.
+    public var metricsText: (@Sendable () async -> String)?
+    /// Seconds a local server may take to send its answer's head (a non-streamed answer's head comes
+    /// after the whole generation, so this is generous). Remotes use their profile's `timeout`.
+    public var localFirstByteTimeout: Double
+    /// Seconds to open a connection (TCP and TLS) to a remote.
+    public var connectTimeout: Double
+    /// Seconds to open a connection to a local server. Short: it is on loopback, and the HTTP client
+    /// keeps retrying a refused connection until this passes, which is all the time a dead server costs.
+    public var localConnectTimeout: Double
+    /// Seconds the exact count (`/v1/chat/completions/input_tokens`, `/tokenize`) may take.
+    public var tokenCountTimeout: Double
+    /// Longest silence between two chunks of an answer before the stream counts as cut.
+    public var idleReadTimeout: Double
+    /// Events file rotation; nil takes `logs.max_bytes` / `logs.keep` from `runtime.yaml`.
+    public var eventsMaxBytes: Int?
+    public var eventsKeep: Int?
+
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment, host: String? = nil, port: Int? = nil,
+        metricsFactory: (any MetricsFactory)? = nil, metricsText: (@Sendable () async -> String)? = nil,
+        localFirstByteTimeout: Double = 600, connectTimeout: Double = 5, localConnectTimeout: Double = 0.3, tokenCountTimeout: Double = 2,
+        idleReadTimeout: Double = 600, eventsMaxBytes: Int? = nil, eventsKeep: Int? = nil
+    ) {
+        self.environment = environment
+        self.host = host
+        self.port = port
+        self.metricsFactory = metricsFactory
+        self.metricsText = metricsText
+        self.localFirstByteTimeout = localFirstByteTimeout
+        self.connectTimeout = connectTimeout
+        self.localConnectTimeout = localConnectTimeout
+        self.tokenCountTimeout = tokenCountTimeout
+        self.idleReadTimeout = idleReadTimeout
+        self.eventsMaxBytes = eventsMaxBytes
+        self.eventsKeep = eventsKeep
+    }
+}
+
+/// Why the front will not start or reload. Carries no key.
+public struct FrontError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case keyMissing = "key_missing"
+        case openNonLoopback = "open_non_loopback"
+    }
+
+    public var code: Code
+    public var message: String
+
+    public var description: String { message }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import HermesCore
+import Synchronization
+
+/// The config in force: swapped whole by `reload`, read once per request.
+struct LoadedConfig: Sendable {
+    let config: HermesConfig
+    let policy: RoutingPolicy
+    /// The bearer key clients must send, as bytes for the constant-time compare; nil = no auth.
+    let frontKey: [UInt8]?
+    /// Remote profiles' keys by profile name, read from their `api_key_env`.
+    let remoteKeys: [String: String]
+    let localProfiles: [String]
+
+    /// Builds the state for `config`, or throws when the front must refuse it.
+    init(config: HermesConfig, host: String, environment: [String: String]) throws {
+        self.config = config
+        self.policy = RoutingPolicy(config: config)
+        let front = config.runtime.front
+        if let name = front.apiKeyEnv {
+            guard let key = environment[name], !key.isEmpty else {
+                throw FrontError(code: .keyMissing,
+                                 message: "front.api_key_env names \(name), which is not set in the daemon's environment")
+            }
+            frontKey = Array(key.utf8)
+        } else {
+            frontKey = nil
+            guard Self.isLoopback(host) else {
+                throw FrontError(code: .openNonLoopback,
+                                 message: "the front would listen on \(host) without a key: set front.api_key_env, or listen on 127.0.0.1")
+            }
+        }
+        var keys: [String: String] = [:]
+        for p in config.profiles.values {
+            if let env = p.openai?.apiKeyEnv, let v = environment[env], !v.isEmpty { keys[p.name] = v }
+        }
+        remoteKeys = keys
+        localProfiles = config.profiles.values.filter(\.isLocal).map(\.name).sorted()
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// Compares in time that depends only on the lengths, never on where the first difference is.
+    func authorized(_ header: String?) -> Bool {
+        guard let key = frontKey else { return true }
+        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return false }
+        let given = Array(header.utf8.dropFirst(7))
+        var diff = UInt8(given.count == key.count ? 0 : 1)
+        for i in 0..<max(given.count, key.count) {
+            let a = i < given.count ? given[i] : 0
+            let b = i < key.count ? key[i] : 0
+            diff |= a ^ b
+        }
+        return diff == 0
+    }
+}
+
+/// The front's own requests in flight per profile, and the slot gate for local ones.
+final class InFlight: Sendable {
+    let counts = Mutex<[String: Int]>([:])
+
+    func count(_ profile: String) -> Int { counts.withLock { $0[profile] ?? 0 } }
+
+    func snapshot() -> [String: Int] { counts.withLock { $0 } }
+
+    /// Takes a slot when fewer than `limit` are in flight.
+    func tryAcquire(_ profile: String, limit: Int) -> Bool {
+        counts.withLock { c in
+            let n = c[profile] ?? 0
+            guard n < limit else { return false }
+            c[profile] = n + 1
+            return true
+        }
+    }
+
+    /// Counts a request without a limit (remotes, and local retries the server itself queues).
+    func add(_ profile: String) -> Int {
+        counts.withLock { c in
+            let n = (c[profile] ?? 0) + 1
+            c[profile] = n
+            return n
+        }
+    }
+
+    @discardableResult
+    func release(_ profile: String) -> Int {
+        counts.withLock { c in
+            let n = max(0, (c[profile] ?? 0) - 1)
+            c[profile] = n
+            return n
+        }
+    }
+
+    /// Waits up to `seconds` for a slot. Polls every 2 ms: simpler than a waiter queue, and a wait
+    /// only happens when every slot is busy, where 2 ms is nothing next to a generation.
+    func acquire(_ profile: String, limit: Int, within seconds: Double) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
+        while true {
+            if tryAcquire(profile, limit: limit) { return true }
+            if ContinuousClock.now >= deadline || Task.isCancelled { return false }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+}
+
+/// Remote profiles that are skipped until a time (after 429 with Retry-After, or a failure).
+final class Cooldowns: Sendable {
+    let until = Mutex<[String: ContinuousClock.Instant]>([:])
+
+    func isCooling(_ profile: String, now: ContinuousClock.Instant = .now) -> Bool {
+        until.withLock { u in
+            guard let t = u[profile] else { return false }
+            if t <= now { u[profile] = nil; return false }
+            return true
+        }
+    }
+
+    func set(_ profile: String, seconds: Double) {
+        let t = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
+        until.withLock { $0[profile] = max($0[profile] ?? t, t) }
+    }
+
+    /// Profiles cooling down now (for the gauge).
+    func active(now: ContinuousClock.Instant = .now) -> Int {
+        until.withLock { u in
+            u = u.filter { $0.value > now }
+            return u.count
+        }
+    }
+}

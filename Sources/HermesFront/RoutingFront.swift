@@ -1,0 +1,150 @@
+import AsyncHTTPClient
+import CoreMetrics
+import Foundation
+import HTTPTypes
+import HermesCore
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The routing front: chooses a profile, bursts and falls back, forwards, and leaves a receipt.
+///
+/// One instance per daemon. `buildFront` makes one and the Hummingbird application around it; the
+/// daemon keeps the instance to `reload` config and to read `config`.
+public final class RoutingFront: Sendable {
+    let loaded: Mutex<LoadedConfig>
+    let runtime: any RuntimeStateProvider
+    /// Remotes: longer connect timeout (TLS, the internet).
+    let client: HTTPClient
+    /// Local servers: loopback, short connect timeout so a dead server fails fast.
+    let localClient: HTTPClient
+    let events: EventLog
+    let metrics: FrontMetrics
+    let inFlight = InFlight()
+    let cooldowns = Cooldowns()
+    let options: FrontOptions
+    let logger: Logger
+    /// Where the front listens (fixed at build; `reload` cannot move a bound socket).
+    public let host: String
+    public let port: Int
+
+    /// Checks the config's front settings (key present, loopback without a key) and opens the client.
+    public init(config: HermesConfig, runtime: any RuntimeStateProvider, eventsFile: URL, logger: Logger,
+                options: FrontOptions = FrontOptions()) throws
+    {
+        let host = options.host ?? config.runtime.front.host
+        self.host = host
+        self.port = options.port ?? config.runtime.front.port
+        self.loaded = Mutex(try LoadedConfig(config: config, host: host, environment: options.environment))
+        self.runtime = runtime
+        self.options = options
+        self.logger = logger
+        self.events = EventLog(file: eventsFile, maxBytes: options.eventsMaxBytes ?? config.runtime.logs.maxBytes,
+                               keep: options.eventsKeep ?? config.runtime.logs.keep)
+        self.metrics = FrontMetrics(factory: options.metricsFactory ?? MetricsSystem.factory)
+        func configuration(connect: Double) -> HTTPClient.Configuration {
+            var c = HTTPClient.Configuration()
+            c.timeout = .init(connect: .milliseconds(Int64(connect * 1000)),
+                              read: .milliseconds(Int64(options.idleReadTimeout * 1000)))
+            c.redirectConfiguration = .disallow
+            c.decompression = .disabled
+            // One pool per upstream host:port; agents stream many turns at once.
+            c.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
+            return c
+        }
+        self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration(connect: options.connectTimeout))
+        self.localClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                                      configuration: configuration(connect: options.localConnectTimeout))
+    }
+
+    /// The config in force.
+    public var config: HermesConfig { loaded.withLock { $0.config } }
+
+    /// Swaps in a new config for the next requests; requests under way finish on the old one.
+    /// Throws (and keeps the old config) when the new one names a front key that is not set.
+    /// A changed `front.listen` needs a restart: the socket stays where it was bound.
+    public func reload(_ config: HermesConfig) throws {
+        let next = try LoadedConfig(config: config, host: host, environment: options.environment)
+        loaded.withLock { $0 = next }
+        let newHost = config.runtime.front.host, newPort = config.runtime.front.port
+        if options.host == nil, options.port == nil, newHost != host || newPort != port {
+            logger.warning("front listen address changed; restart the daemon to move it",
+                           metadata: ["listening": "\(host):\(port)", "configured": "\(newHost):\(newPort)"])
+        }
+        logger.info("front config reloaded", metadata: ["routes": "\(config.runtime.front.routes.count)",
+                                                        "profiles": "\(config.profiles.count)"])
+    }
+
+    /// Closes upstream connections. Called by the application's shutdown service; safe to call twice.
+    public func shutdown() async {
+        for c in [client, localClient] {
+            do { try await c.shutdown() } catch {
+                logger.debug("front http client already shut down", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    var current: LoadedConfig { loaded.withLock { $0 } }
+}
+
+// MARK: - receipts and errors
+
+/// One try of one profile, as listed in `X-Hermes-Attempts` and the event.
+struct Attempt: Sendable {
+    var profile: String
+    /// The HTTP status, or `refused`, `timeout`, `reset`, `error`, `cooldown`, `down`.
+    var outcome: String
+    var milliseconds: Double
+
+    var receipt: String { "\(profile):\(outcome)" }
+}
+
+/// The OpenAI-shaped error body.
+func openAIErrorBody(message: String, type: String, code: String) -> ByteBuffer {
+    let object: [String: Any] = ["error": ["message": message, "type": type, "code": code]]
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+    return ByteBuffer(bytes: data)
+}
+
+func jsonResponse(status: Int, _ body: ByteBuffer, headers: HTTPFields = [:]) -> Response {
+    var h = headers
+    h[.contentType] = "application/json"
+    return Response(status: .init(code: status), headers: h, body: ResponseBody(byteBuffer: body))
+}
+
+func openAIError(status: Int, message: String, type: String? = nil, code: String, headers: HTTPFields = [:]) -> Response {
+    let t = type ?? (status >= 500 ? "server_error" : "invalid_request_error")
+    return jsonResponse(status: status, openAIErrorBody(message: message, type: t, code: code), headers: headers)
+}
+
+extension HTTPField.Name {
+    static let hermesRoute = HTTPField.Name("X-Hermes-Route")!
+    static let hermesReason = HTTPField.Name("X-Hermes-Reason")!
+    static let hermesAttempts = HTTPField.Name("X-Hermes-Attempts")!
+    static let hermesOverhead = HTTPField.Name("X-Hermes-Overhead-Ms")!
+    static let requestID = HTTPField.Name("X-Request-Id")!
+}
+
+/// Headers an upstream sends that describe its own connection, not the answer.
+let hopByHop: Set<String> = [
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
+    "transfer-encoding", "upgrade", "content-length", "date", "server",
+]
+
+func classify(_ error: any Error) -> String {
+    if let e = error as? HTTPClientError {
+        switch e {
+        case .deadlineExceeded, .connectTimeout, .readTimeout, .writeTimeout: return "timeout"
+        case .remoteConnectionClosed: return "reset"
+        default: break
+        }
+    }
+    let text = String(describing: error).lowercased()
+    if text.contains("refused") { return "refused" }
+    if text.contains("reset") || text.contains("closed") || text.contains("eof") { return "reset" }
+    if text.contains("timeout") || text.contains("timed out") { return "timeout" }
+    return "error"
+}
+
