@@ -7,7 +7,7 @@ struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Check and manage the configuration.",
-        subcommands: [ConfigValidateCommand.self]
+        subcommands: [ConfigValidateCommand.self, ConfigBackupsCommand.self, ConfigRestoreCommand.self]
     )
 }
 

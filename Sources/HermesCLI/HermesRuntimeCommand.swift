@@ -14,6 +14,10 @@ public struct HermesRuntimeCommand: AsyncParsableCommand {
             ConfigCommand.self,
             ServeCommand.self,
             DaemonCommand.self,
+            InitCommand.self,
+            DoctorCommand.self,
+            ImportHermesProfileCommand.self,
+            ServiceCommand.self,
         ]
     )
 
