@@ -75,7 +75,7 @@ struct DoctorCommand: AsyncParsableCommand {
         let locals = selected.compactMap { config.profiles[$0] }.filter(\.isLocal)
         // sysfs only: a one-shot look needs none of rocm_smi's library state, and reports the same pools.
         let gpu = locals.isEmpty ? nil : await { () async -> GPUFit? in
-            let monitor = GPUMonitor(preference: .sysfs)
+            let monitor = GPUMonitor.forProcess(environment: env, preference: .sysfs)
             let fit = await monitor.fit()
             await monitor.close()
             return fit
@@ -223,20 +223,7 @@ struct DoctorCommand: AsyncParsableCommand {
         if let running = daemon?.servers.first(where: { $0.profile == p.name && $0.pid != nil && $0.phase != .stopped }) {
             return DoctorCheck(.ok, "fit", profile: p.name, "running (pid \(running.pid!)): its memory is already in use")
         }
-        guard let model = s.model, let info = try? GGUFReader.modelInfo(path: model) else { return nil }
-        let estimate = MemoryEstimate(model: info, settings: s)
-        let verdict: FitVerdict
-        if let gpu, !estimate.runsOnCPU {
-            if gpu.pool == .gtt || estimate.fullyOffloaded {
-                verdict = estimate.verdict(available: gpu.usableBytes, pool: "\(gpu.pool.displayName) of \(gpu.deviceName)")
-            } else {
-                verdict = estimate.verdict(device: MemoryPoolBudget(name: "\(gpu.pool.displayName) of \(gpu.deviceName)", availableBytes: gpu.usableBytes),
-                                           host: MemoryPoolBudget(name: "system memory", availableBytes: (try? MemInfo.availableBytes()) ?? 0))
-            }
-        } else {
-            guard let available = try? MemInfo.availableBytes() else { return nil }
-            verdict = estimate.verdict(available: available, pool: "system memory")
-        }
+        guard let verdict = ModelFit.verdict(settings: s, gpu: gpu, systemAvailableBytes: try? MemInfo.availableBytes()) else { return nil }
         return verdict.fits
             ? DoctorCheck(.ok, "fit", profile: p.name, verdict.message)
             : DoctorCheck(.fail, "fit", profile: p.name, verdict.message,

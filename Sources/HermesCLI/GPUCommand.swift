@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import HermesCore
+import HermesDaemon
 import HermesGPU
 #if canImport(Glibc)
 import Glibc
@@ -44,9 +46,19 @@ struct GPUCommand: AsyncParsableCommand {
         }
     }
 
+    /// pid -> profile of the servers this root's daemon runs, to name them in the per-process list.
+    static func serverPids(_ paths: RuntimePaths) async -> [Int32: String] {
+        guard let daemon = try? await ControlClient(paths: paths).call(.GET, "/v1/status", as: DaemonStatus.self, timeout: 2)
+        else { return [:] }
+        var out: [Int32: String] = [:]
+        for s in daemon.servers { if let pid = s.pid { out[pid] = s.profile } }
+        return out
+    }
+
     func run() async throws {
-        let preference = sysfsRoot != nil ? .sysfs : (GPUSourcePreference(rawValue: source) ?? .auto)
-        let monitor = GPUMonitor(preference: preference, sysfsRoot: sysfsRoot ?? "/sys",
+        let root = sysfsRoot ?? ProcessInfo.processInfo.environment["HERMES_RUNTIME_SYSFS_ROOT"].flatMap { $0.isEmpty ? nil : $0 }
+        let preference = root != nil ? .sysfs : (GPUSourcePreference(rawValue: source) ?? .auto)
+        let monitor = GPUMonitor(preference: preference, sysfsRoot: root ?? "/sys",
                                  timeout: .milliseconds(Int(timeout * 1000)))
         if let watch {
             await watchLoop(monitor, every: watch)
@@ -55,7 +67,7 @@ struct GPUCommand: AsyncParsableCommand {
         }
         let report: GPUReport
         do {
-            report = try await monitor.report()
+            report = try await monitor.report(profiles: await Self.serverPids(global.paths()))
         } catch {
             await monitor.close()
             let failure = CLIError(error.message + (global.verbose ? libraryOutput(error) : ""),
@@ -76,6 +88,7 @@ struct GPUCommand: AsyncParsableCommand {
     /// Samples and redraws until SIGINT or SIGTERM.
     func watchLoop(_ monitor: GPUMonitor, every seconds: Double) async {
         let json = global.json, verbose = global.verbose
+        let paths = global.paths()
         let loop = Task {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -83,7 +96,7 @@ struct GPUCommand: AsyncParsableCommand {
             while !Task.isCancelled {
                 var frame: String
                 do {
-                    let report = try await monitor.report()
+                    let report = try await monitor.report(profiles: await Self.serverPids(paths))
                     if json {
                         frame = (try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
                     } else {

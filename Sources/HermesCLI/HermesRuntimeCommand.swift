@@ -18,6 +18,8 @@ public struct HermesRuntimeCommand: AsyncParsableCommand {
             DoctorCommand.self,
             ImportHermesProfileCommand.self,
             ServiceCommand.self,
+            ReloadCommand.self,
+            RouteCommand.self,
         ]
     )
 

@@ -52,7 +52,7 @@ struct StatusCommand: AsyncParsableCommand {
             return
         }
         if let daemon {
-            print("daemon pid \(daemon.pid), up \(formatDuration(Date().timeIntervalSince(daemon.startedAt))), front \(daemon.front ?? "off")")
+            print("daemon pid \(daemon.pid), up \(formatDuration(Date().timeIntervalSince(daemon.startedAt))), front \(daemon.front ?? (daemon.frontError.map { "not serving: \($0)" } ?? "off"))")
         } else {
             print("daemon not running (`hermes-runtime start PROFILE` starts it)")
         }

@@ -11,8 +11,13 @@ enum ControlAPI {
     static func router(registry: SupervisorRegistry, daemon: DaemonInfo) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/v1/status") { _, _ in
-            json(DaemonStatus(pid: getpid(), startedAt: daemon.startedAt, configRoot: daemon.configRoot,
-                              front: daemon.frontURL, servers: await registry.statuses()))
+            var servers = await registry.statuses()
+            let gpuBytes = daemon.gpu.bytesByProfile()
+            for i in servers.indices { servers[i].gpuBytes = gpuBytes[servers[i].profile] }
+            var status = DaemonStatus(pid: getpid(), startedAt: daemon.startedAt, configRoot: daemon.configRoot,
+                                      front: daemon.front.error == nil ? daemon.front.url : nil, servers: servers)
+            status.frontError = daemon.front.error
+            return json(status)
         }
         router.get("/v1/profiles/:name") { _, context in
             let name = try context.parameters.require("name")
@@ -44,6 +49,10 @@ enum ControlAPI {
             await registry.stopAll()
             return json(await registry.statuses())
         }
+        router.post("/v1/reload") { _, _ in
+            let result = await daemon.reloader.reload()
+            return json(result, status: result.reloaded ? .ok : .unprocessableContent)
+        }
         router.post("/v1/shutdown") { _, _ in
             daemon.requestShutdown()
             return json(["shutting_down": true])
@@ -57,16 +66,20 @@ enum ControlAPI {
     }
 }
 
-/// Facts about the running daemon the control API reports, and its shutdown switch.
+/// Facts about the running daemon the control API reports, its parts, and its shutdown switch.
 final class DaemonInfo: Sendable {
     let startedAt = Date()
     let configRoot: String
-    let frontURL: String?
+    let front: FrontHandle
+    let gpu: GPUService
+    let reloader: Reloader
     let requestShutdown: @Sendable () -> Void
 
-    init(configRoot: String, frontURL: String?, requestShutdown: @escaping @Sendable () -> Void) {
+    init(configRoot: String, front: FrontHandle, gpu: GPUService, reloader: Reloader, requestShutdown: @escaping @Sendable () -> Void) {
         self.configRoot = configRoot
-        self.frontURL = frontURL
+        self.front = front
+        self.gpu = gpu
+        self.reloader = reloader
         self.requestShutdown = requestShutdown
     }
 }

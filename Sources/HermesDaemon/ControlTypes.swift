@@ -8,6 +8,8 @@ public struct DaemonStatus: Codable, Sendable {
     public var configRoot: String
     /// The routing front's base URL, e.g. `http://127.0.0.1:8082/v1`, when it is listening.
     public var front: String?
+    /// Why the front is not serving, when it is not (its key unset, its port taken).
+    public var frontError: String?
     public var servers: [ServerStatus]
 
     public init(pid: Int32, startedAt: Date, configRoot: String, front: String?, servers: [ServerStatus]) {

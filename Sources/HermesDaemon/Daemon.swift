@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import HermesCore
+import HermesGPU
 import HermesSupervisor
 import Hummingbird
 import Logging
@@ -32,13 +33,17 @@ public enum Daemon {
 
         let planner = CommandPlanner(probe: DialectProbe(cacheDirectory: paths.dialectCacheDirectory),
                                      binaryOverride: options.llamaServerOverride)
-        let registry = SupervisorRegistry(config: config, planner: planner, fitCheck: MemoryFit.check(), logger: logger)
+        _ = DaemonMetrics.registry  // bootstrap metrics before anything makes a counter
+        let monitor = GPUMonitor.forProcess(environment: ProcessInfo.processInfo.environment)
+        let registry = SupervisorRegistry(config: config, planner: planner, fitCheck: MemoryFit.check(monitor: monitor), logger: logger)
+        let gpu = GPUService(monitor: monitor, registry: registry, logger: logger)
+        let (front, frontServices) = FrontWiring.make(config: config, registry: registry, paths: paths, logger: logger)
+        let reloader = Reloader(paths: paths, registry: registry, front: front, logger: logger)
 
         // The control socket: a stale file from a dead daemon is ours to remove (we hold the lock).
         try? FileManager.default.removeItem(at: paths.controlSocket)
         let shutdown = ShutdownSwitch()
-        let front = config.runtime.front
-        let info = DaemonInfo(configRoot: paths.configRoot.path, frontURL: "http://\(front.host):\(front.port)/v1",
+        let info = DaemonInfo(configRoot: paths.configRoot.path, front: front, gpu: gpu, reloader: reloader,
                               requestShutdown: { shutdown.trigger() })
         let control = Application(
             router: ControlAPI.router(registry: registry, daemon: info),
@@ -46,8 +51,10 @@ public enum Daemon {
             logger: logger)
 
         let starter = StartupService(registry: registry, profiles: options.startProfiles, logger: logger)
-        var services: [any Service] = [registry, starter, control]
-        services += try FrontWiring.services(config: config, registry: registry, paths: paths, logger: logger)
+        // Shutdown runs in reverse: the front and control stop taking requests first, the servers last.
+        var services: [any Service] = [registry, gpu, starter]
+        services += frontServices
+        services += [control, ReloadOnHangup(reloader: reloader, logger: logger)]
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -99,3 +99,14 @@ public enum SystemMemory {
         return nil
     }
 }
+
+extension GPUMonitor {
+    /// The monitor a long-running process uses: rocm_smi then sysfs, unless `HERMES_RUNTIME_SYSFS_ROOT`
+    /// points at another sysfs tree (a simulated gfx1151 in tests and demos), which is then read alone.
+    public static func forProcess(environment: [String: String], preference: GPUSourcePreference = .auto) -> GPUMonitor {
+        if let root = environment["HERMES_RUNTIME_SYSFS_ROOT"], !root.isEmpty {
+            return GPUMonitor(preference: .sysfs, sysfsRoot: root)
+        }
+        return GPUMonitor(preference: preference)
+    }
+}

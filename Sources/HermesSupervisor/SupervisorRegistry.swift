@@ -7,7 +7,17 @@ import ServiceLifecycle
 /// Checks, before launch, that a model will fit in the memory it will use. Returns nil when it fits or
 /// cannot be judged, or a refusal with the numbers. The daemon builds it from the GGUF reader and the
 /// GPU probe; tests pass their own.
-public typealias FitCheck = @Sendable (_ profile: Profile, _ settings: LlamaServerSettings) -> String?
+public typealias FitCheck = @Sendable (_ profile: Profile, _ settings: LlamaServerSettings) async -> FitRefusal?
+
+/// Why a model will not fit, with the numbers, and what would make it fit when that is known.
+public struct FitRefusal: Sendable {
+    public var reason: String
+    public var hint: String?
+    public init(reason: String, hint: String? = nil) {
+        self.reason = reason
+        self.hint = hint
+    }
+}
 
 /// All supervised servers of one daemon; the front's view of them (`RuntimeStateProvider`); and a
 /// Service that stops every server when the daemon shuts down.
@@ -15,6 +25,8 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     public private(set) var config: HermesConfig
     private var supervisors: [String: ServerSupervisor] = [:]
     private var preflightFailures: [String: ServerStatus] = [:]
+    /// Profiles between "start asked" and "supervisor made": a second start waits for the first.
+    private var launching: [String: Task<ServerStatus, any Error>] = [:]
     let planner: CommandPlanner
     let http: HTTPClient
     let logger: Logger
@@ -55,13 +67,22 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
             throw StartError.unknownProfile(name, suggestion: closestMatch(to: name, in: config.profileNames))
         }
         guard let settings = profile.llamaServer else { throw StartError.notLocal(name, kind: profile.kindName) }
+        // The fit check awaits the GPU probe; a start arriving meanwhile joins this one.
+        if let pending = launching[profile.name] { return try await pending.value }
         if let existing = supervisors[profile.name] {
             let s = await existing.status()
             if [.starting, .ready, .unhealthy, .restarting].contains(s.phase) { return s }
         }
+        let task = Task { try await self.launch(profile, settings, force: force) }
+        launching[profile.name] = task
+        defer { launching[profile.name] = nil }
+        return try await task.value
+    }
+
+    private func launch(_ profile: Profile, _ settings: LlamaServerSettings, force: Bool) async throws -> ServerStatus {
         preflightFailures[profile.name] = nil
         do {
-            let command = try preflight(profile, settings, force: force)
+            let command = try await preflight(profile, settings, force: force)
             let supervisor = try ServerSupervisor(profile: profile, command: command, paths: config.paths,
                                                   logSettings: config.runtime.logs, http: http, logger: logger)
             supervisors[profile.name] = supervisor
@@ -77,7 +98,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     }
 
     /// Everything that can be known to fail before a process exists.
-    func preflight(_ profile: Profile, _ settings: LlamaServerSettings, force: Bool) throws -> LlamaServerCommand {
+    func preflight(_ profile: Profile, _ settings: LlamaServerSettings, force: Bool) async throws -> LlamaServerCommand {
         let command: LlamaServerCommand
         do {
             command = try planner.plan(profile).command
@@ -94,9 +115,9 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
             throw StartFailure(profile: profile.name, reason: "port \(command.port) on \(command.host) is in use\(who)",
                                hint: "stop what holds it or change `port:` in \(profile.source.file)")
         }
-        if !force, let refusal = fitCheck?(profile, settings) {
-            throw StartFailure(profile: profile.name, reason: refusal,
-                               hint: "lower `context` or `slots`, use `cache_type: q8_0`, offload fewer `gpu_layers`, or pass --force")
+        if !force, let fitCheck, let refusal = await fitCheck(profile, settings) {
+            throw StartFailure(profile: profile.name, reason: refusal.reason,
+                               hint: (refusal.hint.map { $0 + "; " } ?? "") + "or pass --force to start it anyway")
         }
         return command
     }

@@ -26,11 +26,13 @@ public struct CLIRunner: Sendable {
     public var stateDirectory: URL { configRoot.appendingPathComponent("state") }
 
     /// Runs `hermes-runtime ARGS`, bounded by `timeout` seconds (then killed and reported as status -1).
+    /// `launcher` runs it through another command first, e.g. `[simulate-gfx1151.sh, --gtt-total, 1G, --]`.
     @discardableResult
-    public func run(_ arguments: [String], timeout: Double = 120) throws -> Result {
+    public func run(_ arguments: [String], launcher: [String] = [], timeout: Double = 120) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = arguments
+        let command = launcher + [binary] + arguments
+        p.executableURL = URL(fileURLWithPath: command[0])
+        p.arguments = Array(command.dropFirst())
         p.environment = environment
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

@@ -1,0 +1,32 @@
+import HermesCore
+
+/// Will a profile's model fit in the memory it will use? Weights + KV cache + overhead (HermesCore's
+/// estimate from the GGUF header) against the pool the GPU probe names: GTT on an APU whose carve-out
+/// is small, VRAM on a discrete card (its host part against system memory), system memory on the CPU.
+///
+/// The supervisor's pre-flight check and `doctor` both ask this, so they never disagree.
+public enum ModelFit {
+    /// The verdict for `settings` given what the probe found; nil when the model cannot be read or no
+    /// pool can be measured (nothing to judge, so nothing is refused).
+    public static func verdict(settings: LlamaServerSettings, gpu: GPUFit?, systemAvailableBytes: UInt64?) -> FitVerdict? {
+        guard let model = settings.model, let info = try? GGUFReader.modelInfo(path: model) else { return nil }
+        let estimate = MemoryEstimate(model: info, settings: settings)
+        if let gpu, !estimate.runsOnCPU {
+            let pool = "\(gpu.pool.displayName) of \(gpu.deviceName)"
+            // An APU's GTT is system RAM: the whole need, host part included, comes from one pool.
+            if gpu.pool == .gtt || estimate.fullyOffloaded {
+                return estimate.verdict(available: gpu.usableBytes, pool: pool)
+            }
+            return estimate.verdict(device: MemoryPoolBudget(name: pool, availableBytes: gpu.usableBytes),
+                                    host: MemoryPoolBudget(name: "system memory", availableBytes: systemAvailableBytes ?? 0))
+        }
+        guard let available = systemAvailableBytes else { return nil }
+        return estimate.verdict(available: available, pool: "system memory")
+    }
+
+    /// Asks the monitor (rocm_smi, else sysfs) and `/proc/meminfo`, then judges.
+    public static func verdict(settings: LlamaServerSettings, monitor: GPUMonitor) async -> FitVerdict? {
+        let gpu = await monitor.fit()
+        return verdict(settings: settings, gpu: gpu, systemAvailableBytes: SystemMemory.availableBytes(meminfoPath: monitor.meminfoPath))
+    }
+}

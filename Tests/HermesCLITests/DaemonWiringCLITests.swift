@@ -1,0 +1,214 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HermesTestSupport
+import Testing
+
+/// The daemon as one piece, through the built binary and the real llama-server: the front it serves,
+/// its metrics and events, `reload` (and SIGHUP), the memory-fit refusal on the CPU and on a simulated
+/// gfx1151, and `route --explain`.
+@Suite(.serialized) struct DaemonWiringCLITests {
+    struct Reply {
+        var status: Int
+        var headers: [String: String]
+        var body: String
+    }
+
+    /// One HTTP request, synchronously (the tests run the CLI synchronously too).
+    func http(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:]) -> Reply {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        request.timeoutInterval = 60
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var reply = Reply(status: 0, headers: [:], body: "no answer")
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            let r = response as? HTTPURLResponse
+            var h: [String: String] = [:]
+            for (k, v) in r?.allHeaderFields ?? [:] { h["\(k)".lowercased()] = "\(v)" }
+            reply = Reply(status: r?.statusCode ?? 0, headers: h, body: String(decoding: data ?? Data(), as: UTF8.self) + (error.map { " \($0)" } ?? ""))
+            done.signal()
+        }.resume()
+        _ = done.wait(timeout: .now() + 90)
+        return reply
+    }
+
+    func statusJSON(_ cli: CLIRunner) throws -> [String: Any] {
+        let r = try cli.run(["status", "--json"])
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.output)")
+    }
+
+    static let chat = #"{"messages":[{"role":"user","content":"Say hi, secret-word-zebra"}],"max_tokens":4}"#
+
+    @Test func theDaemonServesTheFrontWithReceiptsMetricsAndEvents() throws {
+        let serverPort = TestEnvironment.freePort(), frontPort = TestEnvironment.freePort()
+        let root = try TestEnvironment.configRoot(
+            profiles: ["demo": try TestEnvironment.demoProfile(port: serverPort, context: 2048, slots: 2)],
+            runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\n  aliases:\n    local: demo\n")
+        let cli = try CLIRunner(configRoot: root)
+        defer { _ = try? cli.run(["daemon", "stop"]) }
+        let started = try cli.run(["start", "demo"])
+        #expect(started.status == 0, "\(started.output)")
+
+        let daemon = try #require(try statusJSON(cli)["daemon"] as? [String: Any])
+        #expect(daemon["front"] as? String == "http://127.0.0.1:\(frontPort)/v1")
+        let text = try cli.run(["status"])
+        #expect(text.stdout.contains("front http://127.0.0.1:\(frontPort)/v1"), "\(text.output)")
+
+        let front = "http://127.0.0.1:\(frontPort)"
+        let health = http("GET", front + "/health")
+        #expect(health.status == 200)
+        #expect(health.body.contains(#""demo":"ready""#), "\(health.body)")
+
+        let answer = http("POST", front + "/v1/chat/completions", body: Self.chat)
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(answer.headers["x-hermes-route"] == "demo")
+        #expect(answer.headers["x-hermes-reason"] == "default")
+        #expect(answer.headers["x-hermes-attempts"] == "demo:200")
+        #expect(answer.body.contains("chat.completion"))
+
+        let byAlias = http("POST", front + "/v1/chat/completions",
+                           body: #"{"model":"local","messages":[{"role":"user","content":"hi"}],"max_tokens":2}"#)
+        #expect(byAlias.headers["x-hermes-route"] == "demo")
+        #expect(byAlias.headers["x-hermes-reason"] == "explicit")
+
+        let metrics = http("GET", front + "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains(#"hermes_front_requests_total{profile="demo",reason="default",status="200"} 1"#), "\(metrics.body)")
+        #expect(metrics.body.contains(#"hermes_front_requests_total{profile="demo",reason="explicit",status="200"} 1"#))
+
+        // One event per request; the prompt as hash and length, never its text.
+        let events = try String(contentsOf: cli.stateDirectory.appendingPathComponent("events.jsonl"), encoding: .utf8)
+        let lines = events.split(separator: "\n")
+        #expect(lines.count == 2, "\(events)")
+        #expect(lines.first?.contains(#""profile":"demo""#) == true)
+        #expect(lines.first?.contains(#""prompt_sha256":""#) == true)
+        #expect(!events.contains("secret-word-zebra"))
+
+        // A stopped local server with no burst profile: the front says so, OpenAI-shaped.
+        #expect(try cli.run(["stop", "demo"]).status == 0)
+        let down = http("POST", front + "/v1/chat/completions", body: Self.chat)
+        #expect(down.status == 503, "\(down.body)")
+        #expect(down.body.contains(#""error""#))
+    }
+
+    @Test func reloadRefusesABrokenConfigKeepsTheOldOneAndAppliesAGoodOne() throws {
+        let frontPort = TestEnvironment.freePort()
+        let root = try TestEnvironment.configRoot(
+            profiles: ["demo": try TestEnvironment.demoProfile(port: TestEnvironment.freePort())],
+            runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\n")
+        let cli = try CLIRunner(configRoot: root)
+        defer { _ = try? cli.run(["daemon", "stop"]) }
+        #expect(try cli.run(["start", "demo"]).status == 0)
+        let models = "http://127.0.0.1:\(frontPort)/v1/models"
+        let runtimeFile = root.appendingPathComponent("runtime.yaml")
+
+        try "front:\n  listen: 127.0.0.1:\(frontPort)\n  defualt: demo\n".write(to: runtimeFile, atomically: true, encoding: .utf8)
+        let refused = try cli.run(["reload"])
+        #expect(refused.status == 1, "\(refused.output)")
+        #expect(refused.stdout.contains("runtime.yaml:3:3"), "\(refused.output)")
+        #expect(refused.stdout.contains("did you mean 'default'"), "\(refused.output)")
+        #expect(refused.stdout.contains("reload refused: the daemon keeps its old config"))
+        #expect(http("POST", "http://127.0.0.1:\(frontPort)/v1/chat/completions", body: Self.chat).headers["x-hermes-route"] == "demo",
+                "the old config still routes")
+
+        try "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\n  aliases:\n    fast: demo\n"
+            .write(to: runtimeFile, atomically: true, encoding: .utf8)
+        let applied = try cli.run(["reload"])
+        #expect(applied.status == 0, "\(applied.output)")
+        #expect(applied.stdout.contains("reloaded: 1 profile(s): demo"))
+        #expect(http("GET", models).body.contains(#""id":"fast""#))
+
+        // SIGHUP does the same.
+        try "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\n  aliases:\n    quick: demo\n"
+            .write(to: runtimeFile, atomically: true, encoding: .utf8)
+        let daemon = try #require(try statusJSON(cli)["daemon"] as? [String: Any])
+        let pid = try #require((daemon["pid"] as? NSNumber)?.int32Value)
+        kill(pid, SIGHUP)
+        #expect(TestEnvironment.eventually(timeout: 10) { http("GET", models).body.contains(#""id":"quick""#) })
+        #expect(TestEnvironment.isAlive(pid), "SIGHUP reloads, it does not stop the daemon")
+    }
+
+    @Test func aModelTooBigForSystemMemoryIsRefusedWithTheNumbers() throws {
+        // 4M tokens of f16 KV cache for gemma 3 270M is ~77 GiB: more than any test machine has free.
+        let root = try TestEnvironment.configRoot(profiles: [
+            "huge": try TestEnvironment.demoProfile(port: TestEnvironment.freePort(), context: 4_194_304),
+        ])
+        let cli = try CLIRunner(configRoot: root)
+        defer { _ = try? cli.run(["daemon", "stop"]) }
+        let r = try cli.run(["start", "huge"], timeout: 60)
+        #expect(r.status != 0)
+        #expect(r.output.contains("the model does not fit: needs"), "\(r.output)")
+        #expect(r.output.contains("system memory has"), "\(r.output)")
+        #expect(r.output.contains("a context of at most"), "the hint names a context that fits: \(r.output)")
+        #expect(r.output.contains("--force"), "\(r.output)")
+        let servers = try #require(try statusJSON(cli)["servers"] as? [[String: Any]])
+        #expect(servers.allSatisfy { $0["pid"] == nil }, "nothing was started: \(servers)")
+    }
+
+    @Test func onASimulatedGfx1151TheFitIsJudgedAgainstGTT() throws {
+        let script = TestEnvironment.repositoryRoot.appendingPathComponent("scripts/gpu/simulate-gfx1151.sh").path
+        // A 512 MiB carve-out and a nearly full GTT: the model (all layers on the GPU) goes to GTT and
+        // does not fit there, although the machine's RAM has room.
+        let root = try TestEnvironment.configRoot(profiles: [
+            "apu": """
+            kind: llama-server
+            model: \(try TestEnvironment.testModel())
+            port: \(TestEnvironment.freePort())
+            context: 8192
+            gpu_layers: all
+            """,
+        ])
+        let cli = try CLIRunner(configRoot: root)
+        defer { _ = try? cli.run(["daemon", "stop"]) }
+        let r = try cli.run(["start", "apu"], launcher: [script, "--vram-total", "512M", "--vram-used", "96M",
+                                                        "--gtt-total", "2G", "--gtt-used", "1900M", "--"], timeout: 60)
+        #expect(r.status != 0, "\(r.output)")
+        #expect(r.output.contains("the model does not fit"), "\(r.output)")
+        #expect(r.output.contains("GTT"), "judged against GTT, not the 512 MiB carve-out: \(r.output)")
+        #expect(r.output.contains("--force"))
+    }
+
+    @Test func routeExplainsWhereARequestWouldGoWithoutSendingIt() throws {
+        let root = try TestEnvironment.configRoot(
+            profiles: [
+                "demo": try TestEnvironment.demoProfile(port: TestEnvironment.freePort(), context: 4096, extra: "burst: cloud"),
+                "cloud": "kind: openai\nbase_url: http://127.0.0.1:9/v1\nmodel: big\ncontext: 131072\n",
+            ],
+            runtime: """
+            front:
+              listen: 127.0.0.1:\(TestEnvironment.freePort())
+              default: demo
+              routes:
+                - name: cron-jobs
+                  match: { source_kind: cron }
+                  profile: cloud
+            """)
+        let cli = try CLIRunner(configRoot: root)
+        let request = root.appendingPathComponent("request.json")
+        try #"{"messages":[{"role":"user","content":"tidy the logs"}],"max_tokens":65536}"#.write(to: request, atomically: true, encoding: .utf8)
+
+        let plain = try cli.run(["route", "--explain", request.path])
+        #expect(plain.status == 0, "\(plain.output)")
+        #expect(plain.stdout.contains("daemon not running"))
+        #expect(plain.stdout.contains("=> demo (reason default)"), "\(plain.stdout)")
+        #expect(plain.stdout.contains("max_tokens clamped to"), "a huge max_tokens does not push it out: \(plain.stdout)")
+
+        let cron = try cli.run(["route", "--explain", "-H", "X-Hermes-Source: cron", request.path])
+        #expect(cron.stdout.contains("route cron-jobs matched"), "\(cron.stdout)")
+        #expect(cron.stdout.contains("=> cloud (reason route:cron-jobs)"), "\(cron.stdout)")
+
+        let big = root.appendingPathComponent("big.json")
+        let long = String(repeating: "the local box keeps private work cheap. ", count: 1000)
+        try #"{"messages":[{"role":"user","content":"\#(long)"}]}"#.write(to: big, atomically: true, encoding: .utf8)
+        let json = try cli.run(["route", "--json", big.path])
+        let out = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.output)")
+        #expect(out["target"] as? String == "cloud")
+        #expect(out["reason"] as? String == "context")
+    }
+}
