@@ -12,7 +12,7 @@ enum ControlAPI {
         let router = Router()
         router.get("/v1/status") { _, _ in
             var servers = await registry.statuses()
-            let gpuBytes = daemon.gpu.bytesByProfile()
+            let gpuBytes = await daemon.gpu.bytesByProfile()
             for i in servers.indices { servers[i].gpuBytes = gpuBytes[servers[i].profile] }
             var status = DaemonStatus(pid: getpid(), startedAt: daemon.startedAt, configRoot: daemon.configRoot,
                                       front: daemon.front.error == nil ? daemon.front.url : nil, servers: servers)

@@ -13,7 +13,7 @@ final class GPUService: Service, Sendable {
     let registry: SupervisorRegistry
     let interval: Duration
     let logger: Logger
-    private let latest = Mutex<GPUReport?>(nil)
+    private let latest = Mutex<(report: GPUReport, at: ContinuousClock.Instant)?>(nil)
 
     init(monitor: GPUMonitor, registry: SupervisorRegistry, interval: Duration = .seconds(10), logger: Logger) {
         self.monitor = monitor
@@ -23,10 +23,13 @@ final class GPUService: Service, Sendable {
     }
 
     /// The last report, or nil before the first sample.
-    var report: GPUReport? { latest.withLock { $0 } }
+    var report: GPUReport? { latest.withLock { $0?.report } }
 
-    /// Bytes of GPU memory per profile, from the last sample's per-process list.
-    func bytesByProfile() -> [String: Int] {
+    /// Bytes of GPU memory per profile, sampled again first when the last sample is older than `maxAge`
+    /// (a probe costs well under a millisecond; see docs/benchmarks.md).
+    func bytesByProfile(maxAge: Duration = .seconds(2)) async -> [String: Int] {
+        let stale = latest.withLock { $0.map { ContinuousClock.now - $0.at > maxAge } ?? true }
+        if stale, !monitor.isStuck { await sample() }
         var out: [String: Int] = [:]
         for p in report?.processes ?? [] {
             if let name = p.profile { out[name, default: 0] += Int(clamping: p.bytes) }
@@ -38,7 +41,7 @@ final class GPUService: Service, Sendable {
         do {
             let r = try await monitor.report(profiles: await registry.pidsByProfile())
             r.publishMetrics()
-            latest.withLock { $0 = r }
+            latest.withLock { $0 = (r, ContinuousClock.now) }
         } catch {
             logger.debug("gpu sample failed", metadata: ["error": "\(error)"])
         }

@@ -100,13 +100,28 @@ import Testing
     @Test func reloadRefusesABrokenConfigKeepsTheOldOneAndAppliesAGoodOne() throws {
         let frontPort = TestEnvironment.freePort()
         let root = try TestEnvironment.configRoot(
-            profiles: ["demo": try TestEnvironment.demoProfile(port: TestEnvironment.freePort())],
+            profiles: ["demo": try TestEnvironment.demoProfile(port: TestEnvironment.freePort(), context: 2048, slots: 2)],
             runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\n")
         let cli = try CLIRunner(configRoot: root)
         defer { _ = try? cli.run(["daemon", "stop"]) }
         #expect(try cli.run(["start", "demo"]).status == 0)
         let models = "http://127.0.0.1:\(frontPort)/v1/models"
         let runtimeFile = root.appendingPathComponent("runtime.yaml")
+
+        // Requests in flight across both reloads (one streamed, one not): none may fail.
+        let inFlight = DispatchGroup()
+        nonisolated(unsafe) var replies: [Reply] = []
+        let lock = NSLock()
+        for stream in [false, true] {
+            inFlight.enter()
+            Thread.detachNewThread {
+                let r = self.http("POST", "http://127.0.0.1:\(frontPort)/v1/chat/completions",
+                                  body: #"{"messages":[{"role":"user","content":"Count from one to forty in words."}],"max_tokens":96,"stream":\#(stream)}"#)
+                lock.withLock { replies.append(r) }
+                inFlight.leave()
+            }
+        }
+        Thread.sleep(forTimeInterval: 0.3)
 
         try "front:\n  listen: 127.0.0.1:\(frontPort)\n  defualt: demo\n".write(to: runtimeFile, atomically: true, encoding: .utf8)
         let refused = try cli.run(["reload"])
@@ -123,6 +138,9 @@ import Testing
         #expect(applied.status == 0, "\(applied.output)")
         #expect(applied.stdout.contains("reloaded: 1 profile(s): demo"))
         #expect(http("GET", models).body.contains(#""id":"fast""#))
+        #expect(inFlight.wait(timeout: .now() + 120) == .success)
+        #expect(replies.count == 2 && replies.allSatisfy { $0.status == 200 }, "\(replies.map { "\($0.status) \($0.body.prefix(200))" })")
+        #expect(replies.contains { $0.body.contains("data: [DONE]") }, "the streamed answer finished")
 
         // SIGHUP does the same.
         try "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\n  aliases:\n    quick: demo\n"
@@ -172,6 +190,48 @@ import Testing
         #expect(r.output.contains("the model does not fit"), "\(r.output)")
         #expect(r.output.contains("GTT"), "judged against GTT, not the 512 MiB carve-out: \(r.output)")
         #expect(r.output.contains("--force"))
+    }
+
+    @Test func statusAndGPUNameTheGPUMemoryOfEachServer() throws {
+        // A simulated gfx1151 sysfs tree on disk; the daemon reads it (HERMES_RUNTIME_SYSFS_ROOT), and
+        // once our server runs, the tree gets a KFD process entry for its pid, as amdgpu would add.
+        let script = TestEnvironment.repositoryRoot.appendingPathComponent("scripts/gpu/simulate-gfx1151.sh").path
+        let tree = try TestEnvironment.temporaryDirectory("sysfs")
+        let template = try TestEnvironment.temporaryDirectory("sysfs-template")
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: script)
+        build.arguments = ["--tree-only", tree.path]
+        try build.run()
+        build.waitUntilExit()
+        let build2 = Process()
+        build2.executableURL = URL(fileURLWithPath: script)
+        build2.arguments = ["--process", "4242:3G", "--tree-only", template.path]
+        try build2.run()
+        build2.waitUntilExit()
+        #expect(build.terminationStatus == 0 && build2.terminationStatus == 0)
+
+        let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: TestEnvironment.freePort())])
+        var cli = try CLIRunner(configRoot: root)
+        cli.environment["HERMES_RUNTIME_SYSFS_ROOT"] = tree.path
+        defer { _ = try? cli.run(["daemon", "stop"]) }
+        #expect(try cli.run(["start", "demo"]).status == 0)
+        let servers = try #require(try statusJSON(cli)["servers"] as? [[String: Any]])
+        let pid = try #require((servers.first { $0["profile"] as? String == "demo" }?["pid"] as? NSNumber)?.int32Value)
+
+        let proc = "class/kfd/kfd/proc"
+        try FileManager.default.copyItem(at: template.appendingPathComponent("\(proc)/4242"),
+                                         to: tree.appendingPathComponent("\(proc)/\(pid)"))
+        #expect(TestEnvironment.eventually(timeout: 10) {
+            let s = (try? statusJSON(cli)["servers"] as? [[String: Any]]) ?? []
+            return (s.first { $0["profile"] as? String == "demo" }?["gpu_bytes"] as? NSNumber)?.int64Value == 3 << 30
+        }, "status shows the server's 3 GiB of GPU memory")
+        let table = try cli.run(["status"])
+        #expect(table.stdout.contains("3.0 GiB"), "\(table.stdout)")
+
+        let gpu = try cli.run(["gpu", "--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(gpu.stdout.utf8)) as? [String: Any], "\(gpu.output)")
+        let processes = report["processes"] as? [[String: Any]] ?? []
+        #expect(processes.contains { ($0["pid"] as? NSNumber)?.int32Value == pid && $0["profile"] as? String == "demo" }, "\(processes)")
     }
 
     @Test func routeExplainsWhereARequestWouldGoWithoutSendingIt() throws {
