@@ -113,16 +113,9 @@ import Testing
     }
 
     @Test func badProfilesFailFastWithTheirOwnMessage() throws {
-        let busy = TestEnvironment.freePort()
-        // Hold `busy` with a listener of our own.
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Hold a port with a listener of our own.
+        let (holder, busy) = try #require(LoopbackSocket.bound(backlog: 1))
         defer { close(holder) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(busy).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(holder, 1)
 
         let root = try TestEnvironment.configRoot(profiles: [
             "flags": try TestEnvironment.demoProfile(port: TestEnvironment.freePort(), extra: "args: [\"--slots\", \"4\", \"--mlock\"]"),
