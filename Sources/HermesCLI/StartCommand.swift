@@ -48,6 +48,13 @@ struct StartCommand: AsyncParsableCommand {
         if !(await client.isRunning()) {
             say("starting the daemon (log: \(paths.daemonLog.path))")
             try await client.startDaemon(llamaServer: llamaServer)
+            if let daemon = try? await client.call(.GET, "/v1/status", as: DaemonStatus.self) {
+                if let front = daemon.front {
+                    say("routing front on \(front) (any OpenAI client; X-Hermes-Route says where each answer went)")
+                } else if let why = daemon.frontError {
+                    say("warning: the routing front is not serving: \(why)")
+                }
+            }
         }
         var status = try await client.call(.POST, "/v1/profiles/\(p.name)/start\(force ? "?force=1" : "")", as: ServerStatus.self)
         var saidPid: Int32?

@@ -97,6 +97,23 @@ import Testing
         #expect(down.body.contains(#""error""#))
     }
 
+    @Test func aFrontThatCannotListenDoesNotTakeTheServersDown() throws {
+        let (holder, taken) = try #require(LoopbackSocket.bound(backlog: 1))
+        defer { close(holder) }
+        let root = try TestEnvironment.configRoot(
+            profiles: ["demo": try TestEnvironment.demoProfile(port: TestEnvironment.freePort())],
+            runtime: "front:\n  listen: 127.0.0.1:\(taken)\n  default: demo\n")
+        let cli = try CLIRunner(configRoot: root)
+        defer { _ = try? cli.run(["daemon", "stop"]) }
+        let started = try cli.run(["start", "demo"])
+        #expect(started.status == 0, "\(started.output)")
+        #expect(TestEnvironment.eventually(timeout: 10) {
+            ((try? cli.run(["status"]).stdout) ?? "").contains("front not serving:")
+        }, "status says the front is not serving")
+        let servers = try #require(try statusJSON(cli)["servers"] as? [[String: Any]])
+        #expect(servers.first { $0["profile"] as? String == "demo" }?["phase"] as? String == "ready")
+    }
+
     @Test func reloadRefusesABrokenConfigKeepsTheOldOneAndAppliesAGoodOne() throws {
         let frontPort = TestEnvironment.freePort()
         let root = try TestEnvironment.configRoot(
