@@ -62,6 +62,9 @@ let package = Package(
                 "HermesCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -99,7 +102,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "hermes-runtime",
-            dependencies: ["HermesCLI"],
+            dependencies: [
+                "HermesCLI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Benchmarks: each prints a table and writes its results (docs/benchmarks.md says how to run them).
@@ -107,6 +114,8 @@ let package = Package(
             name: "hermes-bench",
             dependencies: [
                 "HermesCore", "HermesGPU", "HermesFront", "HermesSupervisor",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -34,7 +34,10 @@ public final class EventLog: Sendable {
     }
 
     /// Appends `line` (a newline is added). Failures are swallowed: an event log must never fail a request.
-    public func append(_ line: Data) {
+    public func append(_ line: Data) { append(Array(line)) }
+
+    /// Appends `line` (a newline is added).
+    public func append(_ line: [UInt8]) {
         var bytes = line
         bytes.append(0x0A)
         state.withLock { s in

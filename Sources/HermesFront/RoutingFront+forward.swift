@@ -327,19 +327,15 @@ extension RoutingFront {
                 continue
             }
 
-            var upstreamRequest = HTTPClientRequest(url: url)
-            upstreamRequest.method = .POST
-            upstreamRequest.headers = headers
-            upstreamRequest.body = .bytes(body)
             let t0 = ContinuousClock.now
             var failure: String
             var failedStatus: Int?
             var retryAfter: Double?
             do {
-                let response = try await (isLocal ? localClient : client).execute(upstreamRequest, timeout: .milliseconds(Int64(timeout * 1000)))
+                let response = try await send(url: url, headers: headers, body: body, isLocal: isLocal, timeout: timeout)
                 let took = ContinuousClock.now - t0
                 upstreamTime += took
-                let code = Int(response.status.code)
+                let code = response.status
                 if UpstreamPolicy.verdict(status: code, isLocal: isLocal) == .deliver {
                     attempts.append(Attempt(profile: profile.name, outcome: String(code), milliseconds: took.milliseconds))
                     record.update {
@@ -412,7 +408,7 @@ extension RoutingFront {
     }
 
     /// The answer is going out: status and headers now, the body chunk by chunk as the upstream sends it.
-    func commit(response: HTTPClientResponse, profile: String, reason: String, attempts: [Attempt], record: RequestRecord,
+    func commit(response: UpstreamResponse, profile: String, reason: String, attempts: [Attempt], record: RequestRecord,
                 upstreamBeforeCommit: Duration, frontWork: Duration, ticket: SlotTicket?, stream: Bool,
                 baseHeaders: HTTPFields) -> Response
     {
@@ -483,7 +479,23 @@ extension RoutingFront {
             front.writeEvent(record)
             try await writer.finish(nil)
         }
-        return Response(status: .init(code: Int(response.status.code)), headers: headers, body: responseBody)
+        return Response(status: .init(code: response.status), headers: headers, body: responseBody)
+    }
+
+    /// One try at one upstream: this front's own client for `http://` (every local server), AsyncHTTPClient
+    /// for `https://` remotes. Returns once the answer's head is in; throws when none came.
+    func send(url: String, headers: HTTPHeaders, body: ByteBuffer, isLocal: Bool, timeout: Double) async throws -> UpstreamResponse {
+        if let (target, path) = UpstreamClient.parse(url) {
+            return try await upstream.send(target, path: path, headers: headers, body: body,
+                                           connectTimeout: .milliseconds(Int64((isLocal ? options.localConnectTimeout : options.connectTimeout) * 1000)),
+                                           firstByteTimeout: .milliseconds(Int64(timeout * 1000)))
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers = headers
+        request.body = .bytes(body)
+        let response = try await (isLocal ? localClient : client).execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+        return UpstreamResponse(status: Int(response.status.code), headers: response.headers, body: UpstreamBody(response.body))
     }
 
     /// Answers without forwarding (auth, bad input, confirm, unavailable, all failed) and writes the event.
@@ -514,16 +526,14 @@ extension RoutingFront {
         latency.add("front_ms", ms: f.overhead.milliseconds)
         latency.add("upstream_ms", ms: f.attempts.isEmpty ? 0 : max(0, (total - f.overhead).milliseconds))
         latency.add("first_byte_ms", ms: f.firstByte?.milliseconds)
-        var attempts = "["
-        for (i, a) in f.attempts.enumerated() {
-            var o = JSONLine()
+        let attempts = f.attempts.map { a in
+            var o = JSONLine(capacity: 64)
             o.add("profile", a.profile)
             o.add("outcome", a.outcome)
             o.add("ms", ms: a.milliseconds)
-            attempts += (i > 0 ? "," : "") + o.finished()
+            return o
         }
-        attempts += "]"
-        var e = JSONLine()
+        var e = JSONLine(capacity: 640)
         e.add("time", Self.iso8601(record.wallClock))
         e.add("id", record.id)
         e.add("endpoint", f.endpoint)
@@ -533,16 +543,16 @@ extension RoutingFront {
         e.add("rule", f.rule)
         e.add("reason", f.reason)
         if !f.reasons.isEmpty { e.add("reasons", strings: f.reasons) }
-        e.add("attempts", raw: attempts)
+        e.add("attempts", objects: attempts)
         e.add("stream", f.stream)
-        e.add("latency", raw: latency.finished())
+        e.add("latency", object: latency)
         e.add("prompt_tokens_estimate", f.promptTokensEstimate)
         e.add("prompt_tokens_exact", f.promptTokensExact)
         e.add("prompt_sha256", f.promptSHA256)
         e.add("prompt_chars", f.promptChars)
         e.add("bytes_out", f.bytesOut)
         e.add("cut", f.cut)
-        events.append(Data(e.finished().utf8))
+        events.append(e.finished())
         let profile = f.profile ?? "none"
         metrics.request(profile: profile, reason: f.reason.isEmpty ? "none" : f.reason, status: f.status, total: total,
                         firstByte: f.firstByte, overhead: f.overhead)

@@ -20,6 +20,8 @@ public final class RoutingFront: Sendable {
     let client: HTTPClient
     /// Local servers: loopback, short connect timeout so a dead server fails fast.
     let localClient: HTTPClient
+    /// Every `http://` upstream (the local servers on each request): see `UpstreamClient`.
+    let upstream: UpstreamClient
     let events: EventLog
     let metrics: FrontMetrics
     let inFlight = InFlight()
@@ -57,6 +59,7 @@ public final class RoutingFront: Sendable {
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration(connect: options.connectTimeout))
         self.localClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
                                       configuration: configuration(connect: options.localConnectTimeout))
+        self.upstream = UpstreamClient(idleReadTimeout: .milliseconds(Int64(options.idleReadTimeout * 1000)))
     }
 
     /// The config in force.
@@ -79,6 +82,7 @@ public final class RoutingFront: Sendable {
 
     /// Closes upstream connections. Called by the application's shutdown service; safe to call twice.
     public func shutdown() async {
+        await upstream.shutdown()
         for c in [client, localClient] {
             do { try await c.shutdown() } catch {
                 logger.debug("front http client already shut down", metadata: ["error": "\(error)"])
@@ -134,6 +138,7 @@ let hopByHop: Set<String> = [
 ]
 
 func classify(_ error: any Error) -> String {
+    if let e = error as? UpstreamError { return e.outcome }
     if let e = error as? HTTPClientError {
         switch e {
         case .deadlineExceeded, .connectTimeout, .readTimeout, .writeTimeout: return "timeout"

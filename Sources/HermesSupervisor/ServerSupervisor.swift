@@ -3,6 +3,7 @@ import Foundation
 import HermesCore
 import Logging
 import NIOCore
+import Synchronization
 
 /// Supervises one llama-server: launch, readiness, liveness, restart with backoff, stop.
 ///
@@ -20,7 +21,7 @@ public actor ServerSupervisor {
     let http: HTTPClient
     let logger: Logger
 
-    private var phase: LocalRuntimeStatus.Phase = .stopped
+    private var phase: LocalRuntimeStatus.Phase = .stopped { didSet { publish() } }
     private var child: ChildProcess?
     private var startedAt: Date?
     private var readyAt: Date?
@@ -30,9 +31,9 @@ public actor ServerSupervisor {
     private var lastError: String?
     private var hint: String?
     private var failureLines: [String]?
-    private var slotsTotal: Int?
-    private var slotsBusy: Int?
-    private var contextPerSlot: Int?
+    private var slotsTotal: Int? { didSet { publish() } }
+    private var slotsBusy: Int? { didSet { publish() } }
+    private var contextPerSlot: Int? { didSet { publish() } }
     private var pendingRestart: String?
     /// Set by the liveness loop before it kills a wedged server, so the restart names the hang, not the kill.
     private var wedgeReason: String?
@@ -54,6 +55,10 @@ public actor ServerSupervisor {
         self.logger = l
         self.tracker = RestartTracker(settings: settings.effectiveRestart)
         self.judge = HealthJudge(failures: health.failures ?? 3)
+        var first = ServerStatus(profile: profile.name, phase: .stopped, restarts: 0)
+        first.host = command.host
+        first.port = command.port
+        self.published = Mutex(first.runtimeStatus)
     }
 
     private var now: Double { (clock.now - epoch).seconds }
@@ -113,6 +118,23 @@ public actor ServerSupervisor {
     }
 
     public var pid: Int32? { child.flatMap { $0.hasExited ? nil : $0.pid } }
+
+    /// What the front reads on every request, without a hop onto this actor (and without the
+    /// `/proc` read `status()` does): republished whenever the phase or the slot figures change.
+    public nonisolated var runtimeStatus: LocalRuntimeStatus { published.withLock { $0 } }
+
+    private nonisolated let published: Mutex<LocalRuntimeStatus>
+
+    private func publish() {
+        var s = ServerStatus(profile: profile.name, phase: phase, restarts: 0)
+        s.host = command.host
+        s.port = command.port
+        s.slotsTotal = slotsTotal
+        s.slotsBusy = slotsBusy
+        s.contextPerSlot = contextPerSlot
+        let r = s.runtimeStatus
+        published.withLock { $0 = r }
+    }
 
     // MARK: the loop
 

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Synchronization
 import HermesCore
 import Logging
 import ServiceLifecycle
@@ -23,7 +24,11 @@ public struct FitRefusal: Sendable {
 /// Service that stops every server when the daemon shuts down.
 public actor SupervisorRegistry: RuntimeStateProvider, Service {
     public private(set) var config: HermesConfig
-    private var supervisors: [String: ServerSupervisor] = [:]
+    private var supervisors: [String: ServerSupervisor] = [:] {
+        didSet { published.withLock { [supervisors] in $0 = supervisors } }
+    }
+    /// The same map, readable without a hop onto this actor: the front asks on every request.
+    private nonisolated let published = Mutex<[String: ServerSupervisor]>([:])
     private var preflightFailures: [String: ServerStatus] = [:]
     /// Profiles between "start asked" and "supervisor made": a second start waits for the first.
     private var launching: [String: Task<ServerStatus, any Error>] = [:]
@@ -166,9 +171,8 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
 
     // MARK: RuntimeStateProvider
 
-    public func status(ofProfile name: String) async -> LocalRuntimeStatus? {
-        guard let s = supervisors[name] else { return nil }
-        return await s.status().runtimeStatus
+    public nonisolated func status(ofProfile name: String) async -> LocalRuntimeStatus? {
+        published.withLock { $0[name] }?.runtimeStatus
     }
 
     public func reportFailure(profile: String, httpStatus: Int?, reason: String) async {

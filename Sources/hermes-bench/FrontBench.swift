@@ -5,6 +5,8 @@ import HermesFront
 // Hummingbird and Logging come with HermesFront; the bench only runs the application it builds.
 import Hummingbird
 import Logging
+import AsyncHTTPClient
+import NIOCore
 
 /// `hermes-bench front`: the routing front's costs.
 ///
@@ -24,6 +26,11 @@ struct FrontBench: AsyncParsableCommand {
     @Option(help: "Serve the front, forwarding to this upstream base URL (e.g. http://127.0.0.1:18081).")
     var serve: String?
 
+    @Option(help: "With --serve: instead of the front, serve a floor to compare with: `static` (Hummingbird answering a fixed body, no upstream) or `forward` (Hummingbird + AsyncHTTPClient passing the request to the upstream, no routing).")
+    var floor: Floor?
+
+    enum Floor: String, ExpressibleByArgument { case `static`, forward }
+
     @Option(help: "Port for --serve.")
     var port = 18083
 
@@ -35,7 +42,9 @@ struct FrontBench: AsyncParsableCommand {
 
     func run() async throws {
         if decisions { try timeDecisions() }
-        if let serve { try await serveFront(upstream: serve) }
+        if let serve {
+            if let floor { try await serveFloor(floor, upstream: serve) } else { try await serveFront(upstream: serve) }
+        }
         if !decisions && serve == nil { print("nothing to do: pass --decisions or --serve URL") }
     }
 
@@ -125,5 +134,42 @@ struct FrontBench: AsyncParsableCommand {
                                       logger: logger, options: FrontOptions(host: "127.0.0.1", port: port))
         print("front listening on 127.0.0.1:\(port), forwarding to \(upstream); events in \(dir.path)")
         try await app.runService()
+    }
+
+    /// What the stack costs before any routing: the same endpoint answered by Hummingbird alone, or
+    /// passed to the upstream by Hummingbird and AsyncHTTPClient with nothing else in between.
+    func serveFloor(_ floor: Floor, upstream: String) async throws {
+        let router = Router()
+        let answer = ByteBuffer(string: #"{"choices":[{"finish_reason":"stop","index":0,"message":{"role":"assistant","content":"Renamed `count` to `total` in Sources/App/main.swift; the tests pass."}}],"created":1764000000,"model":"gemma-3-270m","object":"chat.completion","usage":{"completion_tokens":17,"prompt_tokens":42,"total_tokens":59}}"#)
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        switch floor {
+        case .static:
+            router.post("/v1/chat/completions") { request, _ -> Response in
+                var req = request
+                _ = try await req.collectBody(upTo: 1 << 20)
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: answer))
+            }
+        case .forward:
+            router.post("/v1/chat/completions") { request, _ -> Response in
+                var req = request
+                let body = try await req.collectBody(upTo: 1 << 20)
+                var up = HTTPClientRequest(url: upstream + "/v1/chat/completions")
+                up.method = .POST
+                up.headers.add(name: "content-type", value: "application/json")
+                up.body = .bytes(body)
+                let response = try await client.execute(up, timeout: .seconds(30))
+                let length = response.headers.first(name: "content-length").flatMap(Int.init)
+                return Response(status: .init(code: Int(response.status.code)), headers: [.contentType: "application/json"],
+                                body: ResponseBody(contentLength: length) { writer in
+                                    for try await chunk in response.body { try await writer.write(chunk) }
+                                    try await writer.finish(nil)
+                                })
+            }
+        }
+        router.get("/health") { _, _ in "ok" }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        print("floor \(floor.rawValue) listening on 127.0.0.1:\(port)")
+        try await app.runService()
+        try await client.shutdown()
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `hermes-bench`: micro-benchmarks that print a table and write their results as JSON.
 /// Speed targets live here, never in timed unit tests.
-@main
+
 struct HermesBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hermes-bench",
