@@ -16,10 +16,14 @@ public enum SHA256 {
 
     /// The lowercase hex digest of `bytes`.
     public static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        digest(bytes).map { b in
-            let s = String(b, radix: 16)
-            return b < 16 ? "0" + s : s
-        }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for b in digest(bytes) {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The lowercase hex digest of a string's UTF-8.

@@ -15,11 +15,15 @@ import Synchronization
 /// first-byte deadline, and the body handed over chunk by chunk with back-pressure and an idle
 /// deadline. A connection that fails before the first byte after being reused is retried once on a
 /// fresh one (the server closed it while idle); nothing else is retried here.
-final class UpstreamClient: Sendable {
+package final class UpstreamClient: Sendable {
     /// Where to connect: one pool each.
-    struct Target: Hashable, Sendable {
-        var host: String
-        var port: Int
+    package struct Target: Hashable, Sendable {
+        package var host: String
+        package var port: Int
+        package init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
     }
 
     let group: any EventLoopGroup
@@ -33,7 +37,7 @@ final class UpstreamClient: Sendable {
     /// connection the server is closing.
     let maxIdleAge: TimeAmount
 
-    init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, idleReadTimeout: TimeAmount, maxIdlePerTarget: Int = 128,
+    package init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, idleReadTimeout: TimeAmount, maxIdlePerTarget: Int = 128,
          maxIdleAge: TimeAmount = .seconds(4))
     {
         self.group = group
@@ -43,7 +47,7 @@ final class UpstreamClient: Sendable {
     }
 
     /// `http://host[:port][/prefix]` -> the target and the path prefix; nil for anything else (https).
-    static func parse(_ url: String) -> (target: Target, path: String)? {
+    package static func parse(_ url: String) -> (target: Target, path: String)? {
         guard url.hasPrefix("http://") else { return nil }
         let rest = url.dropFirst("http://".count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
@@ -76,7 +80,7 @@ final class UpstreamClient: Sendable {
     /// Sends one request and returns once the answer's head is in.
     ///
     /// - Throws: `UpstreamError` (`refused`, `timeout`, `reset`, `error`) when no head arrived.
-    func send(_ target: Target, method: HTTPMethod = .POST, path: String, headers: HTTPHeaders, body: ByteBuffer?,
+    package func send(_ target: Target, method: HTTPMethod = .POST, path: String, headers: HTTPHeaders, body: ByteBuffer?,
               connectTimeout: TimeAmount, firstByteTimeout: TimeAmount) async throws -> UpstreamResponse
     {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path.isEmpty ? "/" : path, headers: headers)
@@ -176,7 +180,7 @@ final class UpstreamClient: Sendable {
     }
 
     /// Closes every idle connection; requests under way finish on theirs.
-    func shutdown() async {
+    package func shutdown() async {
         closed.withLock { $0 = true }
         let all = pools.withLock { pools in
             defer { pools = [:] }
@@ -187,7 +191,7 @@ final class UpstreamClient: Sendable {
 }
 
 /// Why no answer came, in the words of `X-Hermes-Attempts`.
-enum UpstreamError: Error, CustomStringConvertible {
+package enum UpstreamError: Error, CustomStringConvertible {
     case refused
     case timeout
     case reset
@@ -208,7 +212,7 @@ enum UpstreamError: Error, CustomStringConvertible {
         return .error(String(describing: error))
     }
 
-    var outcome: String {
+    package var outcome: String {
         switch self {
         case .refused: "refused"
         case .timeout: "timeout"
@@ -217,7 +221,7 @@ enum UpstreamError: Error, CustomStringConvertible {
         }
     }
 
-    var description: String {
+    package var description: String {
         switch self {
         case .error(let text): "upstream error: \(text)"
         default: "upstream \(outcome)"
@@ -226,10 +230,10 @@ enum UpstreamError: Error, CustomStringConvertible {
 }
 
 /// An answer whose head is in; its body streams.
-struct UpstreamResponse: Sendable {
-    var status: Int
-    var headers: HTTPHeaders
-    var body: UpstreamBody
+package struct UpstreamResponse: Sendable {
+    package var status: Int
+    package var headers: HTTPHeaders
+    package var body: UpstreamBody
 }
 
 /// One keep-alive connection to one upstream.
@@ -382,8 +386,8 @@ final class Exchange: Sendable {
 
 /// The body of an upstream answer, chunk by chunk as the upstream sends it: from this client's
 /// exchange, or from AsyncHTTPClient for an https remote.
-struct UpstreamBody: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
+package struct UpstreamBody: AsyncSequence, Sendable {
+    package typealias Element = ByteBuffer
 
     /// Closes the connection if the body is dropped unread (client gone), so generation stops.
     final class Owner: Sendable {
@@ -402,17 +406,17 @@ struct UpstreamBody: AsyncSequence, Sendable {
     init(_ exchange: Exchange) { source = .exchange(Owner(exchange)) }
     init(_ body: HTTPClientResponse.Body) { source = .client(body) }
 
-    struct AsyncIterator: AsyncIteratorProtocol {
+    package struct AsyncIterator: AsyncIteratorProtocol {
         var owner: Owner?
         var client: HTTPClientResponse.Body.AsyncIterator?
 
-        mutating func next() async throws -> ByteBuffer? {
+        package mutating func next() async throws -> ByteBuffer? {
             if let owner { return try await owner.exchange.next() }
             return try await client?.next()
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator {
+    package func makeAsyncIterator() -> AsyncIterator {
         switch source {
         case .exchange(let owner): AsyncIterator(owner: owner)
         case .client(let body): AsyncIterator(client: body.makeAsyncIterator())
@@ -420,7 +424,7 @@ struct UpstreamBody: AsyncSequence, Sendable {
     }
 
     /// The whole body, up to `limit` bytes (error answers are small).
-    func collect(upTo limit: Int) async throws -> ByteBuffer {
+    package func collect(upTo limit: Int) async throws -> ByteBuffer {
         var all = ByteBuffer()
         for try await var chunk in self {
             guard all.readableBytes + chunk.readableBytes <= limit else { throw UpstreamError.error("answer over \(limit) bytes") }

@@ -5,6 +5,7 @@ import HermesFront
 // Hummingbird and Logging come with HermesFront; the bench only runs the application it builds.
 import Hummingbird
 import Logging
+import Prometheus
 import AsyncHTTPClient
 import NIOCore
 
@@ -26,10 +27,10 @@ struct FrontBench: AsyncParsableCommand {
     @Option(help: "Serve the front, forwarding to this upstream base URL (e.g. http://127.0.0.1:18081).")
     var serve: String?
 
-    @Option(help: "With --serve: instead of the front, serve a floor to compare with: `static` (Hummingbird answering a fixed body, no upstream) or `forward` (Hummingbird + AsyncHTTPClient passing the request to the upstream, no routing).")
+    @Option(help: "With --serve: instead of the front, serve a floor to compare with: `static` (Hummingbird answering a fixed body, no upstream) or `forward` (Hummingbird + AsyncHTTPClient passing the request to the upstream, no routing) or `client` (the same with the front's own upstream client).")
     var floor: Floor?
 
-    enum Floor: String, ExpressibleByArgument { case `static`, forward }
+    enum Floor: String, ExpressibleByArgument { case `static`, forward, client }
 
     @Option(help: "Port for --serve.")
     var port = 18083
@@ -130,8 +131,12 @@ struct FrontBench: AsyncParsableCommand {
             phase: .ready, baseURL: upstream, slotsTotal: 1024, contextPerSlot: 1 << 20, slotsBusy: 0)])
         var logger = Logger(label: "hermes.front.bench")
         logger.logLevel = .error
+        // Metrics into a Prometheus registry, as the daemon keeps them.
+        let registry = PrometheusCollectorRegistry()
+        let options = FrontOptions(host: "127.0.0.1", port: port, metricsFactory: PrometheusMetricsFactory(registry: registry),
+                                   metricsText: { registry.emitToString() })
         let (app, _) = try buildFront(config: config, runtime: runtime, eventsFile: dir.appendingPathComponent("events.jsonl"),
-                                      logger: logger, options: FrontOptions(host: "127.0.0.1", port: port))
+                                      logger: logger, options: options)
         print("front listening on 127.0.0.1:\(port), forwarding to \(upstream); events in \(dir.path)")
         try await app.runService()
     }
@@ -160,6 +165,21 @@ struct FrontBench: AsyncParsableCommand {
                 let response = try await client.execute(up, timeout: .seconds(30))
                 let length = response.headers.first(name: "content-length").flatMap(Int.init)
                 return Response(status: .init(code: Int(response.status.code)), headers: [.contentType: "application/json"],
+                                body: ResponseBody(contentLength: length) { writer in
+                                    for try await chunk in response.body { try await writer.write(chunk) }
+                                    try await writer.finish(nil)
+                                })
+            }
+        case .client:
+            let lean = UpstreamClient(idleReadTimeout: .seconds(60))
+            let (target, prefix) = UpstreamClient.parse(upstream)!
+            router.post("/v1/chat/completions") { request, _ -> Response in
+                var req = request
+                let body = try await req.collectBody(upTo: 1 << 20)
+                let response = try await lean.send(target, path: prefix + "/v1/chat/completions", headers: ["content-type": "application/json"],
+                                                   body: body, connectTimeout: .seconds(1), firstByteTimeout: .seconds(30))
+                let length = response.headers.first(name: "content-length").flatMap(Int.init)
+                return Response(status: .init(code: response.status), headers: [.contentType: "application/json"],
                                 body: ResponseBody(contentLength: length) { writer in
                                     for try await chunk in response.body { try await writer.write(chunk) }
                                     try await writer.finish(nil)

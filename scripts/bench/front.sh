@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Routing front benchmark, in ONE run: the upstream called directly (nginx `return 200` with a realistic
 # chat.completion body), nginx as a reverse proxy in front of it, and the front (hermes-bench front
-# --serve, the real buildFront wiring with one local profile whose server is that nginx).
+# --serve, the real buildFront wiring with one local profile whose server is that nginx). Then three
+# floors that say where the front's cost lies: Hummingbird answering a fixed body itself (hb-static),
+# Hummingbird passing the request on with the front's own upstream client and nothing else
+# (hb+client), and the same with AsyncHTTPClient (hb+ahc).
 # At concurrency 1, 8, 64: requests/s, p50/p99, latency added over direct, CPU time per request of the
 # proxy process, RSS before/after; then routing decision times. Prints a Markdown table.
 #
@@ -14,7 +17,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DURATION=${DURATION:-10s}
 SCRATCH=${SCRATCH:-.build-release}
-UP=18081 PROXY=18082 FRONT=18083
+UP=18081 PROXY=18082 FRONT=18083 HB_STATIC=18084 HB_CLIENT=18085 HB_AHC=18086
 WORK=$(mktemp -d /tmp/hermes-bench-front.XXXXXX)
 PIDS=()
 cleanup() {
@@ -60,7 +63,16 @@ nginx_conf proxy $PROXY "upstream up { server 127.0.0.1:$UP; keepalive 128; }
 "$BENCH" front --serve "http://127.0.0.1:$UP" --port $FRONT > "$WORK/front.log" 2>&1 &
 FRONT_PID=$!
 PIDS+=("$FRONT_PID")
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$FRONT/health" >/dev/null && break; sleep 0.1; done
+declare -A FLOOR_PID
+for floor in static client forward; do
+  case $floor in static) p=$HB_STATIC ;; client) p=$HB_CLIENT ;; forward) p=$HB_AHC ;; esac
+  "$BENCH" front --serve "http://127.0.0.1:$UP" --floor $floor --port $p > "$WORK/floor-$floor.log" 2>&1 &
+  FLOOR_PID[$floor]=$!
+  PIDS+=("$!")
+done
+for port in $FRONT $HB_STATIC $HB_CLIENT $HB_AHC; do
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+done
 
 # The request an agent sends (small; streaming off so every server answers the same JSON).
 cat > "$WORK/post.lua" <<'LUA'
@@ -73,6 +85,9 @@ proxy_pid() { # the process doing the proxying: nginx's worker, or the front
   case $1 in
     proxy) pgrep -P "$(cat "$WORK/proxy/nginx.pid")" | head -1 ;;
     front) echo "$FRONT_PID" ;;
+    hb-static) echo "${FLOOR_PID[static]}" ;;
+    hb+client) echo "${FLOOR_PID[client]}" ;;
+    hb+ahc) echo "${FLOOR_PID[forward]}" ;;
     *) echo "" ;;
   esac
 }
@@ -87,15 +102,18 @@ NGINX_RSS_START=$(rss_kb "$(proxy_pid proxy)")
 declare -A P50 TOTAL
 
 # Warm up connections and code paths.
-for port in $UP $PROXY $FRONT; do wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null; done
+for port in $UP $PROXY $FRONT $HB_STATIC $HB_CLIENT $HB_AHC; do wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null; done
 FRONT_RSS_WARM=$(rss_kb "$FRONT_PID")
 
 echo "| target | conc. | req/s | p50 ms | p99 ms | added p50 ms | CPU us/req | errors |"
 echo "|---|---|---|---|---|---|---|---|"
 for c in 1 8 64; do
   t=$(( c < 2 ? 1 : 2 ))
-  for target in direct proxy front; do
-    case $target in direct) port=$UP ;; proxy) port=$PROXY ;; front) port=$FRONT ;; esac
+  for target in direct proxy front hb-static hb+client hb+ahc; do
+    case $target in
+      direct) port=$UP ;; proxy) port=$PROXY ;; front) port=$FRONT ;;
+      hb-static) port=$HB_STATIC ;; hb+client) port=$HB_CLIENT ;; hb+ahc) port=$HB_AHC ;;
+    esac
     pid=$(proxy_pid $target)
     before=$(cpu_ticks "$pid")
     out=$(wrk -t$t -c$c -d"$DURATION" --latency -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/chat/completions")
@@ -120,5 +138,8 @@ echo "| process | RSS at start | RSS after warm-up | RSS at end | requests serve
 echo "|---|---|---|---|---|"
 echo "| front | $((FRONT_RSS_START/1024)) MiB | $((FRONT_RSS_WARM/1024)) MiB | $((FRONT_RSS_END/1024)) MiB | ${TOTAL[front]} |"
 echo "| nginx proxy worker | $((NGINX_RSS_START/1024)) MiB | - | $((NGINX_RSS_END/1024)) MiB | ${TOTAL[proxy]} |"
+for floor in static client forward; do
+  echo "| floor $floor | - | - | $(( $(rss_kb "${FLOOR_PID[$floor]}") / 1024 )) MiB | - |"
+done
 echo
 "$BENCH" front --decisions --config "$ROOT"
