@@ -118,9 +118,12 @@ package final class UpstreamClient: Sendable {
         let maxIdle = maxIdleAge
         let (pooled, stale): (UpstreamConnection?, [UpstreamConnection]) = usePool ? pools.withLock { pools in
             guard var list = pools[target], !list.isEmpty else { return (nil, []) }
-            // Connections idle longer than the server keeps them are closed, not tried.
-            let stale = list.filter { now - $0.idleSince.withLock { $0 } > maxIdle }
-            if !stale.isEmpty { list.removeAll { c in stale.contains { $0 === c } } }
+            // Connections idle longer than the server keeps them are closed, not tried. The list is in
+            // the order connections came back, so the stale ones are at its front.
+            var stale: [UpstreamConnection] = []
+            while let oldest = list.first, now - oldest.idleSince.withLock({ $0 }) > maxIdle {
+                stale.append(list.removeFirst())
+            }
             var taken: UpstreamConnection?
             if !list.isEmpty {
                 var index = list.count - 1
@@ -330,25 +333,29 @@ final class Exchange: Sendable {
         if let failure { waiter?.resume(throwing: failure) } else { waiter?.resume(returning: nil) }
     }
 
+    /// Takes the oldest buffered chunk; says whether reading should resume.
+    private static func take(_ b: inout Body) -> (ByteBuffer, resume: Bool)? {
+        guard b.next < b.chunks.count else { return nil }
+        let c = b.chunks[b.next]
+        b.next += 1
+        b.buffered -= c.readableBytes
+        if b.next == b.chunks.count {
+            b.chunks.removeAll(keepingCapacity: true)
+            b.next = 0
+        }
+        var resume = false
+        if b.paused, b.buffered < Self.highWater / 4 {
+            b.paused = false
+            resume = true
+        }
+        return (c, resume)
+    }
+
     /// Consumer side: the next chunk, nil at the end.
     func next() async throws -> ByteBuffer? {
         enum Step { case chunk(ByteBuffer, resume: Bool), end, fail(UpstreamError), wait }
         let step = body.withLock { b -> Step in
-            if b.next < b.chunks.count {
-                let c = b.chunks[b.next]
-                b.next += 1
-                b.buffered -= c.readableBytes
-                if b.next == b.chunks.count {
-                    b.chunks.removeAll(keepingCapacity: true)
-                    b.next = 0
-                }
-                var resume = false
-                if b.paused, b.buffered < Self.highWater / 4 {
-                    b.paused = false
-                    resume = true
-                }
-                return .chunk(c, resume: resume)
-            }
+            if let (c, resume) = Self.take(&b) { return .chunk(c, resume: resume) }
             if let f = b.failure { return .fail(f) }
             return b.finished ? .end : .wait
         }
@@ -361,18 +368,14 @@ final class Exchange: Sendable {
         case .wait: break
         }
         return try await withCheckedThrowingContinuation { continuation in
-            let now = body.withLock { b -> Result<ByteBuffer?, any Error>? in
-                if b.next < b.chunks.count {
-                    let c = b.chunks[b.next]
-                    b.next += 1
-                    b.buffered -= c.readableBytes
-                    return .success(c)
-                }
-                if let f = b.failure { return .failure(f) }
-                if b.finished { return .success(nil) }
+            let (now, resume) = body.withLock { b -> (Result<ByteBuffer?, any Error>?, Bool) in
+                if let (c, resume) = Self.take(&b) { return (.success(c), resume) }
+                if let f = b.failure { return (.failure(f), false) }
+                if b.finished { return (.success(nil), false) }
                 b.waiter = continuation
-                return nil
+                return (nil, false)
             }
+            if resume { resumeReads.withLock { $0 }?() }
             if let now { continuation.resume(with: now) }
         }
     }
@@ -482,7 +485,11 @@ final class ExchangeHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let exchange else { return }
+        guard let exchange else {
+            // Nothing was asked: whatever this is, the connection cannot be trusted with the next request.
+            context.close(promise: nil)
+            return
+        }
         exchange.bytesSeen.store(true, ordering: .relaxed)
         lastRead = .now()
         switch unwrapInboundIn(data) {
