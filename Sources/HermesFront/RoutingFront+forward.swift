@@ -422,7 +422,8 @@ extension RoutingFront {
         headers[.hermesAttempts] = attempts.map(\.receipt).joined(separator: ",")
         headers[.hermesOverhead] = formatMs(overhead.milliseconds)
         record.update { $0.overhead = overhead }
-        let isSSE = stream || (response.headers.first(name: "content-type")?.contains("text/event-stream") ?? false)
+        // hasPrefix, not Foundation's contains: this runs on every answer.
+        let isSSE = stream || (response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false)
         let length = response.headers.first(name: "content-length").flatMap(Int.init)
         let body = response.body
         let front = self

@@ -53,7 +53,7 @@ package final class UpstreamClient: Sendable {
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<slash]
         let path = String(rest[slash...])
-        guard !authority.isEmpty, !authority.contains("@") else { return nil }
+        guard !authority.isEmpty, !authority.utf8.contains(UInt8(ascii: "@")) else { return nil }
         var host: Substring
         var port = 80
         if authority.hasPrefix("[") {

@@ -93,17 +93,21 @@ proxy_pid() { # the process doing the proxying: nginx's worker, or the front
 }
 cpu_ticks() { [ -n "$1" ] && awk '{print $14+$15}' "/proc/$1/stat" || echo 0; }
 rss_kb() { [ -n "$1" ] && awk '/VmRSS/{print $2}' "/proc/$1/status" || echo 0; }
+mib() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
+anon_kb() { [ -n "$1" ] && awk '/RssAnon/{print $2}' "/proc/$1/status" || echo 0; }  # heap and stacks: RSS without code pages
 to_ms() { # wrk latency like 52.00us / 1.20ms / 1.01s -> ms
   awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v+0} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} else print v }'
 }
 HZ=$(getconf CLK_TCK)
 FRONT_RSS_START=$(rss_kb "$FRONT_PID")
+FRONT_ANON_START=$(anon_kb "$FRONT_PID")
 NGINX_RSS_START=$(rss_kb "$(proxy_pid proxy)")
 declare -A P50 TOTAL
 
 # Warm up connections and code paths.
 for port in $UP $PROXY $FRONT $HB_STATIC $HB_CLIENT $HB_AHC; do wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null; done
 FRONT_RSS_WARM=$(rss_kb "$FRONT_PID")
+FRONT_ANON_WARM=$(anon_kb "$FRONT_PID")
 
 echo "| target | conc. | req/s | p50 ms | p99 ms | added p50 ms | CPU us/req | errors |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -132,14 +136,16 @@ for c in 1 8 64; do
   done
 done
 FRONT_RSS_END=$(rss_kb "$FRONT_PID")
+FRONT_ANON_END=$(anon_kb "$FRONT_PID")
 NGINX_RSS_END=$(rss_kb "$(proxy_pid proxy)")
 echo
 echo "| process | RSS at start | RSS after warm-up | RSS at end | requests served |"
 echo "|---|---|---|---|---|"
-echo "| front | $((FRONT_RSS_START/1024)) MiB | $((FRONT_RSS_WARM/1024)) MiB | $((FRONT_RSS_END/1024)) MiB | ${TOTAL[front]} |"
-echo "| nginx proxy worker | $((NGINX_RSS_START/1024)) MiB | - | $((NGINX_RSS_END/1024)) MiB | ${TOTAL[proxy]} |"
+echo "| front | $(mib "$FRONT_RSS_START") MiB | $(mib "$FRONT_RSS_WARM") MiB | $(mib "$FRONT_RSS_END") MiB | ${TOTAL[front]} |"
+echo "| front, anonymous only (heap, stacks) | $(mib "$FRONT_ANON_START") MiB | $(mib "$FRONT_ANON_WARM") MiB | $(mib "$FRONT_ANON_END") MiB | ${TOTAL[front]} |"
+echo "| nginx proxy worker | $(mib "$NGINX_RSS_START") MiB | - | $(mib "$NGINX_RSS_END") MiB | ${TOTAL[proxy]} |"
 for floor in static client forward; do
-  echo "| floor $floor | - | - | $(( $(rss_kb "${FLOOR_PID[$floor]}") / 1024 )) MiB | - |"
+  echo "| floor $floor | - | - | $(mib "$(rss_kb "${FLOOR_PID[$floor]}")") MiB | - |"
 done
 echo
 "$BENCH" front --decisions --config "$ROOT"
