@@ -14,17 +14,17 @@ import Testing
         var backups: [Backup]
     }
 
-    func backups(_ cli: CLIRunner) throws -> [BackupList.Backup] {
-        let r = try cli.run(["config", "backups", "--json"])
+    func backups(_ cli: CLIRunner) async throws -> [BackupList.Backup] {
+        let r = try await cli.run(["config", "backups", "--json"])
         let d = JSONDecoder()
         d.keyDecodingStrategy = .convertFromSnakeCase
         return try d.decode(BackupList.self, from: Data(r.stdout.utf8)).backups
     }
 
-    @Test func initOnAnEmptyRootWritesThePresetWithoutABackup() throws {
+    @Test func initOnAnEmptyRootWritesThePresetWithoutABackup() async throws {
         let root = try TestEnvironment.temporaryDirectory("empty-root").appendingPathComponent("config")
         let (cli, _) = try isolatedCLI(root: root, extraEnvironment: ["DEMO_API_KEY": "value-that-must-not-show"])
-        let r = try cli.run(["init", "--preset", "cpu"])
+        let r = try await cli.run(["init", "--preset", "cpu"])
         #expect(r.status == 0, "\(r.output)")
         #expect(r.stdout.contains("preset: cpu (asked for)"))
         #expect(r.stdout.contains("API keys set: DEMO_API_KEY (values not shown)"))
@@ -34,11 +34,11 @@ import Testing
         let rendered = ConfigPreset.cpu.render()
         #expect(try readText(root, "runtime.yaml") == rendered.runtime)
         for p in rendered.profiles { #expect(try readText(root, "runtimes/\(p.name).yaml") == p.text) }
-        #expect(try backups(cli).isEmpty)
-        #expect(try cli.run(["config", "validate"]).status == 0)
+        await #expect(try backups(cli).isEmpty)
+        #expect(try await cli.run(["config", "validate"]).status == 0)
     }
 
-    @Test func initWithAnAMDGPUChoosesStrixHaloAndTheLargestModel() throws {
+    @Test func initWithAnAMDGPUChoosesStrixHaloAndTheLargestModel() async throws {
         let root = try TestEnvironment.temporaryDirectory("gpu-root")
         let (cli, home) = try isolatedCLI(root: root)
         // A sysfs tree with one gfx1151-like APU: 512 MiB carve-out, 96 GiB GTT.
@@ -54,7 +54,7 @@ import Testing
         try Data(Array("GGUF".utf8) + [3, 0, 0, 0] + [UInt8](repeating: 0, count: 4000)).write(to: models.appendingPathComponent("big-q4.gguf"))
         try Data(Array("GGUF".utf8) + [3, 0, 0, 0]).write(to: models.appendingPathComponent("small.gguf"))
 
-        let r = try cli.run(["init", "--sysfs-root", sys.path])
+        let r = try await cli.run(["init", "--sysfs-root", sys.path])
         #expect(r.status == 0, "\(r.output)")
         #expect(r.stdout.contains("AMD GPU: "))
         #expect(r.stdout.contains("GTT 96"), "\(r.stdout)")
@@ -69,71 +69,71 @@ import Testing
         var cpuCLI = try CLIRunner(configRoot: cpuRoot)
         cpuCLI.environment["HOME"] = home.path
         let none = try TestEnvironment.temporaryDirectory("nosys")
-        let c = try cpuCLI.run(["init", "--sysfs-root", none.path])
+        let c = try await cpuCLI.run(["init", "--sysfs-root", none.path])
         #expect(c.status == 0, "\(c.output)")
         #expect(c.stdout.contains("AMD GPU: none found"))
         #expect(c.stdout.contains("preset: cpu (assumed: no AMD GPU was found"))
     }
 
-    @Test func initOnAnExistingRootBacksUpFirstAndLeavesOtherProfiles() throws {
+    @Test func initOnAnExistingRootBacksUpFirstAndLeavesOtherProfiles() async throws {
         let root = try TestEnvironment.configRoot(profiles: ["mine": "kind: openai\nbase_url: http://127.0.0.1:9/v1\n"])
         let before = try readText(root, "runtime.yaml")
         let (cli, _) = try isolatedCLI(root: root)
-        let r = try cli.run(["init", "--preset", "hosted"])  // no TTY: asks nothing
+        let r = try await cli.run(["init", "--preset", "hosted"])  // no TTY: asks nothing
         #expect(r.status == 0, "\(r.output)")
         #expect(r.stdout.contains("backed up the previous config as "))
         #expect(r.stdout.contains("left as they are: runtimes/mine.yaml"))
         #expect(r.stdout.contains("OPENROUTER_API_KEY, TOGETHER_API_KEY"), "says which cloud keys are not set")
-        let list = try backups(cli)
+        let list = try await backups(cli)
         #expect(list.count == 1)
         #expect(list.first?.reason == "init")
         #expect(list.first?.files == ["runtime.yaml", "runtimes/mine.yaml"])
         #expect(try readText(root, "runtimes/mine.yaml").contains("127.0.0.1:9"))
         #expect(try readText(root, "runtime.yaml").contains("default: coding-burst"))
-        let listed = try cli.run(["config", "backups"])
+        let listed = try await cli.run(["config", "backups"])
         #expect(listed.stdout.contains("init: before init --preset hosted"))
 
         // The backup undoes the init.
-        let restored = try cli.run(["config", "restore", try #require(list.first?.id)])
+        let restored = try await cli.run(["config", "restore", try #require(list.first?.id)])
         #expect(restored.status == 0, "\(restored.output)")
         #expect(try readText(root, "runtime.yaml") == before)
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("runtimes/coding-burst.yaml").path))
     }
 
     /// A root made by `init --preset cpu` twice: the second run leaves a backup of the first.
-    func rootWithABackup() throws -> (CLIRunner, URL, String) {
+    func rootWithABackup() async throws -> (CLIRunner, URL, String) {
         let root = try TestEnvironment.temporaryDirectory("restore-root")
         let (cli, _) = try isolatedCLI(root: root)
-        #expect(try cli.run(["init", "--preset", "cpu"]).status == 0)
-        #expect(try cli.run(["init", "--preset", "cpu", "--yes"]).status == 0)
-        let id = try #require(try backups(cli).last?.id)
+        #expect(try await cli.run(["init", "--preset", "cpu"]).status == 0)
+        #expect(try await cli.run(["init", "--preset", "cpu", "--yes"]).status == 0)
+        let id = try await #require(try backups(cli).last?.id)
         return (cli, root, id)
     }
 
-    @Test func restoreRoundTripAndUndo() throws {
-        let (cli, root, id) = try rootWithABackup()
+    @Test func restoreRoundTripAndUndo() async throws {
+        let (cli, root, id) = try await rootWithABackup()
         let original = try ConfigSnapshot.read(from: RuntimePaths(configRoot: root, stateDirectory: root))
         try (try readText(root, "runtime.yaml")).replacingOccurrences(of: "default: demo-local", with: "default: demo-burst")
             .write(to: root.appendingPathComponent("runtime.yaml"), atomically: true, encoding: .utf8)
         try "kind: openai\nbase_url: http://127.0.0.1:9/v1\n".write(to: root.appendingPathComponent("runtimes/extra.yaml"), atomically: true, encoding: .utf8)
         let edited = try ConfigSnapshot.read(from: RuntimePaths(configRoot: root, stateDirectory: root))
 
-        let r = try cli.run(["config", "restore", id])
+        let r = try await cli.run(["config", "restore", id])
         #expect(r.status == 0, "\(r.output)")
         #expect(r.stdout.contains("wrote   runtime.yaml"))
         #expect(r.stdout.contains("removed runtimes/extra.yaml"))
         #expect(try ConfigSnapshot.read(from: RuntimePaths(configRoot: root, stateDirectory: root)) == original)
         let undoLine = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("undo: hermes-runtime config restore ") })
         let undoID = String(undoLine.split(separator: " ").last!)
-        #expect(try backups(cli).first { $0.id == undoID }?.reason == "pre-restore")
+        await #expect(try backups(cli).first { $0.id == undoID }?.reason == "pre-restore")
 
-        let undone = try cli.run(["config", "restore", undoID])
+        let undone = try await cli.run(["config", "restore", undoID])
         #expect(undone.status == 0, "\(undone.output)")
         #expect(try ConfigSnapshot.read(from: RuntimePaths(configRoot: root, stateDirectory: root)) == edited)
     }
 
-    @Test func routingOnlyRestoreLeavesEverythingElse() throws {
-        let (cli, root, id) = try rootWithABackup()
+    @Test func routingOnlyRestoreLeavesEverythingElse() async throws {
+        let (cli, root, id) = try await rootWithABackup()
         let local = try readText(root, "runtimes/demo-local.yaml")
             .replacingOccurrences(of: "burst: demo-burst\n", with: "")
             .replacingOccurrences(of: "output_reserve: 256", with: "output_reserve: 10")
@@ -145,7 +145,7 @@ import Testing
         try runtime.write(to: root.appendingPathComponent("runtime.yaml"), atomically: true, encoding: .utf8)
         let burstBefore = try readText(root, "runtimes/demo-burst.yaml")
 
-        let r = try cli.run(["config", "restore", id, "--routing-only"])
+        let r = try await cli.run(["config", "restore", id, "--routing-only"])
         #expect(r.status == 0, "\(r.output)")
         #expect(r.stdout.contains("so their comments are gone: runtime.yaml, runtimes/demo-local.yaml"))
         let paths = RuntimePaths(configRoot: root, stateDirectory: root.appendingPathComponent("state"))
@@ -158,9 +158,9 @@ import Testing
         #expect(try readText(root, "runtimes/demo-burst.yaml") == burstBefore)
     }
 
-    @Test func restoreNamesTheBackupsItKnows() throws {
-        let (cli, _, id) = try rootWithABackup()
-        let r = try cli.run(["config", "restore", "19990101-000000"])
+    @Test func restoreNamesTheBackupsItKnows() async throws {
+        let (cli, _, id) = try await rootWithABackup()
+        let r = try await cli.run(["config", "restore", "19990101-000000"])
         #expect(r.status != 0)
         #expect(r.output.contains("no backup '19990101-000000'"))
         #expect(r.output.contains(id))

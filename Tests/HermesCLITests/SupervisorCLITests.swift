@@ -23,18 +23,18 @@ import Testing
         var servers: [Server]
     }
 
-    func status(_ cli: CLIRunner) throws -> Status {
-        let r = try cli.run(["status", "--json"])
+    func status(_ cli: CLIRunner) async throws -> Status {
+        let r = try await cli.run(["status", "--json"])
         let d = JSONDecoder()
         d.keyDecodingStrategy = .convertFromSnakeCase
         return try d.decode(Status.self, from: Data(r.stdout.utf8))
     }
 
-    func server(_ cli: CLIRunner, _ name: String) throws -> Status.Server {
-        try #require(try status(cli).servers.first { $0.profile == name })
+    func server(_ cli: CLIRunner, _ name: String) async throws -> Status.Server {
+        try await #require(try status(cli).servers.first { $0.profile == name })
     }
 
-    func chat(port: Int) throws -> (Int, String) {
+    func chat(port: Int) async throws -> (Int, String) {
         let url = URL(string: "http://127.0.0.1:\(port)/v1/chat/completions")!
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
@@ -47,72 +47,72 @@ import Testing
         return box.wait(timeout: 60) ?? (0, "no answer")
     }
 
-    @Test func startChatStatusLogsStop() throws {
+    @Test func startChatStatusLogsStop() async throws {
         let port = TestEnvironment.freePort()
         let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: port, context: 2048, slots: 2)])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.run(["daemon", "stop"]) }
+        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
 
-        let started = try cli.run(["start", "demo"])
+        let started = try await cli.run(["start", "demo"])
         print(started.output)
         #expect(started.status == 0, "\(started.output)")
         #expect(started.stdout.contains("starting the daemon"))
         #expect(started.stdout.contains("demo: ready on 127.0.0.1:\(port), 2 slot(s), 1024 tokens of context per slot"))
 
-        let s = try server(cli, "demo")
+        let s = try await server(cli, "demo")
         #expect(s.phase == "ready")
         #expect(s.slotsTotal == 2)
         #expect(s.contextPerSlot == 1024)
         let pid = try #require(s.pid)
         #expect(TestEnvironment.isAlive(pid))
 
-        let (code, body) = try chat(port: port)
+        let (code, body) = try await chat(port: port)
         #expect(code == 200, "\(body)")
         #expect(body.contains("chat.completion"))
 
-        let logs = try cli.run(["logs", "demo", "-n", "400"])
+        let logs = try await cli.run(["logs", "demo", "-n", "400"])
         #expect(logs.stdout.contains("starting:"))
         #expect(logs.stdout.contains("--port \(port)"))
         #expect(logs.stdout.contains("ready on 127.0.0.1:\(port)"))
 
-        let second = try cli.run(["serve"], timeout: 20)
+        let second = try await cli.run(["serve"], timeout: 20)
         #expect(second.status != 0)
         #expect(second.output.contains("already running for this config root"))
 
-        let stopped = try cli.run(["stop", "demo"])
+        let stopped = try await cli.run(["stop", "demo"])
         #expect(stopped.status == 0, "\(stopped.output)")
         #expect(stopped.stdout.contains("demo: stopped"))
-        #expect(TestEnvironment.eventually(timeout: 5) { !TestEnvironment.isAlive(pid) })
-        #expect(try server(cli, "demo").phase == "stopped")
+        #expect(await TestEnvironment.eventually(timeout: 5) { !TestEnvironment.isAlive(pid) })
+        await #expect(try server(cli, "demo").phase == "stopped")
     }
 
-    @Test func crashedServerIsRestartedAndDaemonDeathLeavesNoServer() throws {
+    @Test func crashedServerIsRestartedAndDaemonDeathLeavesNoServer() async throws {
         let port = TestEnvironment.freePort()
         let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: port)])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.run(["daemon", "stop"]) }
-        #expect(try cli.run(["start", "demo"]).status == 0)
-        let first = try #require(try server(cli, "demo").pid)
+        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        #expect(try await cli.run(["start", "demo"]).status == 0)
+        let first = try await #require(try server(cli, "demo").pid)
 
         kill(first, SIGKILL)
         var after: Status.Server?
-        #expect(TestEnvironment.eventually(timeout: 30) {
-            after = try? server(cli, "demo")
+        #expect(await TestEnvironment.eventually(timeout: 30) {
+            after = try? await server(cli, "demo")
             return after?.phase == "ready" && after?.pid != nil && after?.pid != first
         }, "\(String(describing: after))")
         #expect(after?.restarts == 1)
         #expect(after?.lastError == nil)
-        #expect(try chat(port: port).0 == 200)
+        await #expect(try chat(port: port).0 == 200)
 
         // kill -9 the daemon: the parent-death signal takes the server with it.
-        let daemonPid = try #require(try status(cli).daemon?.pid)
+        let daemonPid = try await #require(try status(cli).daemon?.pid)
         let serverPid = try #require(after?.pid)
         kill(daemonPid, SIGKILL)
-        #expect(TestEnvironment.eventually(timeout: 5) { !TestEnvironment.isAlive(serverPid) }, "llama-server \(serverPid) outlived its daemon")
-        #expect(TestEnvironment.eventually(timeout: 5) { !TestEnvironment.isAlive(daemonPid) })
+        #expect(await TestEnvironment.eventually(timeout: 5) { !TestEnvironment.isAlive(serverPid) }, "llama-server \(serverPid) outlived its daemon")
+        #expect(await TestEnvironment.eventually(timeout: 5) { !TestEnvironment.isAlive(daemonPid) })
     }
 
-    @Test func badProfilesFailFastWithTheirOwnMessage() throws {
+    @Test func badProfilesFailFastWithTheirOwnMessage() async throws {
         // Hold a port with a listener of our own.
         let (holder, busy) = try #require(LoopbackSocket.bound(backlog: 1))
         defer { close(holder) }
@@ -123,35 +123,35 @@ import Testing
             "busy": try TestEnvironment.demoProfile(port: busy),
         ])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.run(["daemon", "stop"]) }
+        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
 
-        let flags = try cli.run(["start", "flags"], timeout: 30)
+        let flags = try await cli.run(["start", "flags"], timeout: 30)
         #expect(flags.status != 0)
         #expect(flags.output.contains("--slots takes no value, but '4' follows it"))
         #expect(flags.output.contains("-np/--parallel"))
         #expect(flags.output.contains("--mlock is not accepted"))
 
-        let nomodel = try cli.run(["start", "nomodel"], timeout: 30)
+        let nomodel = try await cli.run(["start", "nomodel"], timeout: 30)
         #expect(nomodel.status != 0)
         #expect(nomodel.output.contains("model file /nonexistent/model.gguf does not exist"))
 
-        let portBusy = try cli.run(["start", "busy"], timeout: 30)
+        let portBusy = try await cli.run(["start", "busy"], timeout: 30)
         #expect(portBusy.status != 0)
         #expect(portBusy.output.contains("port \(busy) on 127.0.0.1 is in use"))
         #expect(portBusy.output.contains("by pid \(getpid())"))
 
         // Nothing was left running by any of them.
-        let s = try status(cli)
+        let s = try await status(cli)
         #expect(s.servers.allSatisfy { $0.pid == nil }, "\(s.servers)")
     }
 
-    @Test func dryRunShowsTheCommandForTheRealBinary() throws {
+    @Test func dryRunShowsTheCommandForTheRealBinary() async throws {
         let port = TestEnvironment.freePort()
         let root = try TestEnvironment.configRoot(profiles: [
             "gpu": try TestEnvironment.demoProfile(port: port, context: 8192, slots: 4, extra: "mlock: true\nenv:\n  HIP_VISIBLE_DEVICES: \"0\"\n")
         ])
         let cli = try CLIRunner(configRoot: root)
-        let r = try cli.run(["start", "gpu", "--dry-run"])
+        let r = try await cli.run(["start", "gpu", "--dry-run"])
         #expect(r.status == 0, "\(r.output)")
         #expect(r.stdout.contains("export HIP_VISIBLE_DEVICES=0"))
         #expect(r.stdout.contains("-c 8192 -t 1 -np 4 -ngl 0 --load-mode mlock"))
@@ -160,19 +160,19 @@ import Testing
         #expect(r.stdout.contains("current (--load-mode)"))
     }
 
-    @Test func configValidateRejectsABrokenFileWithFileLineKey() throws {
+    @Test func configValidateRejectsABrokenFileWithFileLineKey() async throws {
         let root = try TestEnvironment.configRoot(profiles: ["bad": "kind: llama-server\nmodel: /m.gguf\nport: 8090\nmlok: true\n"])
         let cli = try CLIRunner(configRoot: root)
-        let r = try cli.run(["config", "validate"])
+        let r = try await cli.run(["config", "validate"])
         #expect(r.status == 1)
         #expect(r.stdout.contains("runtimes/bad.yaml:4:1: error: unknown key 'mlok' for a llama-server profile (did you mean 'mlock'?) [key: mlok]"))
-        let shipped = try CLIRunner(configRoot: TestEnvironment.repositoryRoot).run(["config", "validate"])
+        let shipped = try await CLIRunner(configRoot: TestEnvironment.repositoryRoot).run(["config", "validate"])
         #expect(shipped.status == 0, "\(shipped.output)")
     }
 
-    @Test func statusWithoutADaemonSaysSo() throws {
+    @Test func statusWithoutADaemonSaysSo() async throws {
         let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: TestEnvironment.freePort())])
-        let r = try CLIRunner(configRoot: root).run(["status"])
+        let r = try await CLIRunner(configRoot: root).run(["status"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("daemon not running"))
         #expect(r.stdout.contains("demo"))
@@ -195,25 +195,25 @@ final class ResultBox: @unchecked Sendable {
 
 @Suite(.serialized) struct WedgedServerTests {
     /// A server that stops answering (SIGSTOP: a real hang, produced on demand) is killed and restarted.
-    @Test func hungServerIsRestarted() throws {
+    @Test func hungServerIsRestarted() async throws {
         let port = TestEnvironment.freePort()
         let profile = try TestEnvironment.demoProfile(port: port)
             .replacingOccurrences(of: "  interval: 1s", with: "  interval: 500ms\n  timeout: 500ms\n  failures: 2")
         let root = try TestEnvironment.configRoot(profiles: ["demo": profile])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.run(["daemon", "stop"]) }
-        #expect(try cli.run(["start", "demo"]).status == 0)
-        let status = { () throws -> SupervisorCLITests.Status.Server in try SupervisorCLITests().server(cli, "demo") }
-        let first = try #require(try status().pid)
+        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        #expect(try await cli.run(["start", "demo"]).status == 0)
+        let status = { () async throws -> SupervisorCLITests.Status.Server in try await SupervisorCLITests().server(cli, "demo") }
+        let first = try #require(try await status().pid)
         kill(first, SIGSTOP)
         var after: SupervisorCLITests.Status.Server?
-        #expect(TestEnvironment.eventually(timeout: 30) {
-            after = try? status()
+        #expect(await TestEnvironment.eventually(timeout: 30) {
+            after = try? await status()
             return after?.phase == "ready" && after?.pid != nil && after?.pid != first
         }, "\(String(describing: after))")
         #expect(after?.restarts == 1)
         #expect(!TestEnvironment.isAlive(first))
-        let log = try cli.run(["logs", "demo", "-n", "1000"]).stdout
+        let log = try await cli.run(["logs", "demo", "-n", "1000"]).stdout
         #expect(log.contains("wedged: 2 failed probes in a row, last: health check got no answer"))
     }
 }

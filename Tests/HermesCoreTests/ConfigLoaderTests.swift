@@ -23,7 +23,7 @@ struct TempRoot {
 
 let modelFile: String = {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("hermes-test-model.gguf")
-    FileManager.default.createFile(atPath: url.path, contents: Data("GGUF".utf8))
+    _ = FileManager.default.createFile(atPath: url.path, contents: Data("GGUF".utf8))
     return url.path
 }()
 

@@ -27,8 +27,21 @@ public struct CLIRunner: Sendable {
 
     /// Runs `hermes-runtime ARGS`, bounded by `timeout` seconds (then killed and reported as status -1).
     /// `launcher` runs it through another command first, e.g. `[simulate-gfx1151.sh, --gtt-total, 1G, --]`.
+    ///
+    /// The waiting happens on a thread of its own: Swift Testing runs tests on a pool of as many threads
+    /// as cores (two here), and a test blocking one for a whole `start` starves every other test's tasks.
     @discardableResult
-    public func run(_ arguments: [String], launcher: [String] = [], timeout: Double = 120) throws -> Result {
+    public func run(_ arguments: [String], launcher: [String] = [], timeout: Double = 120) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Swift.Result { try self.runBlocking(arguments, launcher: launcher, timeout: timeout) })
+            }
+        }
+    }
+
+    /// `run`, blocking the calling thread.
+    @discardableResult
+    public func runBlocking(_ arguments: [String], launcher: [String] = [], timeout: Double = 120) throws -> Result {
         let p = Process()
         let command = launcher + [binary] + arguments
         p.executableURL = URL(fileURLWithPath: command[0])
@@ -84,8 +97,18 @@ extension TestEnvironment {
         return state != "Z" && state != "X"
     }
 
-    /// Waits up to `timeout` seconds for `condition`.
-    public static func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+    /// Waits up to `timeout` seconds for `condition`, sleeping without holding a thread.
+    public static func eventually(timeout: Double = 10, _ condition: () async -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return await condition()
+    }
+
+    /// Waits up to `timeout` seconds for `condition`, blocking the calling thread.
+    public static func eventuallyBlocking(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if condition() { return true }
