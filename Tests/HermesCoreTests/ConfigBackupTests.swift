@@ -125,10 +125,12 @@ import Yams
 
         // Change routing and non-routing keys alike.
         try write(root, "runtime.yaml", """
+            # my front, my notes
             front:
-              listen: 127.0.0.1:9999
+              listen: 127.0.0.1:9999   # moved off 8082
               default: cloud
               by_source: { cron: cloud2 }
+            # logs kept a week
             logs:
               keep: 7
             """)
@@ -141,7 +143,12 @@ import Yams
 
         let result = try ConfigRestore.restore(backup.id, routingOnly: true, store: store, environment: ["HOME": "/home/test"])
         #expect(result.routingOnly)
-        #expect(Set(result.rewritten) == ["runtime.yaml", "runtimes/cloud.yaml", "runtimes/local.yaml"])
+        #expect(result.rewritten.isEmpty, "every file was spliced, none re-serialized")
+        let runtimeText = try text(root, "runtime.yaml")
+        for note in ["# my front, my notes", "# moved off 8082", "# logs kept a week"] {
+            #expect(runtimeText.contains(note), "the comment '\(note)' survives a routing-only restore")
+        }
+        #expect(try text(root, "runtimes/cloud.yaml").hasPrefix("# a remote"))
 
         let (config, diagnostics) = root.validate()
         #expect(diagnostics.filter { $0.severity == .error }.isEmpty, "\(diagnostics)")
@@ -195,21 +202,41 @@ import Yams
 }
 
 @Suite struct RoutingMergeFidelityTests {
-    /// A rewritten file must mean exactly what it meant before, apart from the routing keys: quoted
-    /// env values, flow lists, durations and nested maps all survive Yams' round trip.
-    @Test func rewrittenShippedProfileKeepsEveryOtherSetting() throws {
+    /// Only the routing keys' lines change: the shipped profile, comments and all, comes back byte for byte.
+    @Test func routingOnlyMergeSwapsTheKeysLinesAndKeepsComments() throws {
         let original = ProfileTemplates.codingLocal
         let edited = original.replacingOccurrences(of: "burst: coding-burst", with: "burst: review-cheap")
+            .replacingOccurrences(of: "queue_wait: 250ms\n", with: "")
         let current = ConfigSnapshot(profiles: ["coding-local.yaml": Data(edited.utf8)])
         let backup = ConfigSnapshot(profiles: ["coding-local.yaml": Data(original.utf8)])
         let (merged, rewritten, _) = try ConfigRestore.mergeRouting(current: current, backup: backup)
-        #expect(rewritten == ["runtimes/coding-local.yaml"])
+        #expect(rewritten.isEmpty)
         let text = String(decoding: try #require(merged.profiles["coding-local.yaml"]), as: UTF8.self)
-        let parse = { (t: String) in ConfigLoader.parseProfiles([("coding-local", "f", t)], environment: ["HOME": "/h"]).0["coding-local"] }
-        let before = try #require(parse(original))
-        let after = try #require(parse(text))
-        #expect(after.kind == before.kind)
-        #expect(after.description == before.description)
-        #expect(!text.contains("#"), "comments are gone, as the restore says")
+        #expect(text == original, "burst swapped back, queue_wait added back, nothing else touched")
+        #expect(text.contains("# ROCm loads slowly through mmap"))
+    }
+
+    /// A key's block comes from the backup re-indented to the current file's indentation.
+    @Test func frontKeysAreReindentedToTheCurrentFile() throws {
+        let current = "# mine\nfront:\n    listen: 127.0.0.1:8082  # here\n    default: a\nlogs:\n    keep: 3\n"
+        let backup = "front:\n  default: b\n  routes:\n    - name: r   # why\n      match: { platform: cli }\n      profile: b\n"
+        let (merged, rewritten, _) = try ConfigRestore.mergeRouting(current: ConfigSnapshot(runtime: Data(current.utf8)),
+                                                                    backup: ConfigSnapshot(runtime: Data(backup.utf8)))
+        #expect(rewritten.isEmpty)
+        let text = String(decoding: try #require(merged.runtime), as: UTF8.self)
+        #expect(text == "# mine\nfront:\n    listen: 127.0.0.1:8082  # here\n    default: b\n    routes:\n      - name: r   # why\n        match: { platform: cli }\n        profile: b\nlogs:\n    keep: 3\n")
+    }
+
+    /// A file the splice cannot handle (flow style) is re-serialized, means the same, and is reported.
+    @Test func aFlowStyleFileIsReserializedAndSaysSo() throws {
+        let current = "{kind: openai, base_url: 'http://x/v1', fallback: [a]}\n"
+        let backup = "kind: openai\nbase_url: http://x/v1\nfallback: [b]\n"
+        let (merged, rewritten, _) = try ConfigRestore.mergeRouting(current: ConfigSnapshot(profiles: ["p.yaml": Data(current.utf8)]),
+                                                                    backup: ConfigSnapshot(profiles: ["p.yaml": Data(backup.utf8)]))
+        #expect(rewritten == ["runtimes/p.yaml"])
+        let text = String(decoding: try #require(merged.profiles["p.yaml"]), as: UTF8.self)
+        let parsed = ConfigLoader.parseProfiles([("p", "f", text)], environment: [:]).0["p"]
+        #expect(parsed?.fallback == ["b"])
+        #expect(parsed?.openai?.baseURL == "http://x/v1")
     }
 }

@@ -10,7 +10,8 @@ public struct RestoreResult: Sendable, Equatable {
     public var routingOnly: Bool
     /// Files written or removed.
     public var changes: SnapshotChanges
-    /// Files whose YAML was re-serialized (routing-only restore): their comments are gone.
+    /// Files whose YAML had to be re-serialized (routing-only restore of a file the text-level splice
+    /// could not handle, such as flow style): their comments are gone.
     public var rewritten: [String]
     /// What was deliberately left alone, for a person.
     public var notes: [String]
@@ -41,7 +42,8 @@ public struct RestoreFailure: Error, Sendable, CustomStringConvertible {
 /// Full: `runtime.yaml` and the profile files become byte-for-byte those of the backup (files the backup
 /// does not hold are removed). Routing-only: in `runtime.yaml` the front's ``frontRoutingKeys`` and in each
 /// profile the ``profileRoutingKeys`` take the backup's values (a key the backup lacks is removed);
-/// everything else is untouched. Either way the current state is backed up first (reason `pre-restore`),
+/// everything else is untouched, comments included: the keys' lines are swapped as text (`YAMLSplice`),
+/// and only a file that cannot be spliced is re-serialized. Either way the current state is backed up first (reason `pre-restore`),
 /// and a result that does not validate is rolled back.
 public enum ConfigRestore {
     /// The routing part of `runtime.yaml`'s `front:`.
@@ -101,9 +103,16 @@ public enum ConfigRestore {
         var front = root["front"]?.mapping ?? Node.Mapping([])
         let backupFront = backupRuntime?["front"]?.mapping ?? Node.Mapping([])
         if copyKeys(frontRoutingKeys, from: backupFront, into: &front) {
-            root["front"] = .mapping(front)
-            result.runtime = Data(try serialize(root, file: "runtime.yaml").utf8)
-            rewritten.append("runtime.yaml")
+            if let current = current.runtime, let backup = backup.runtime,
+                let spliced = YAMLSplice.runtime(current: String(decoding: current, as: UTF8.self),
+                                                 backup: String(decoding: backup, as: UTF8.self), keys: frontRoutingKeys)
+            {
+                result.runtime = Data(spliced.utf8)
+            } else {
+                root["front"] = .mapping(front)
+                result.runtime = Data(try serialize(root, file: "runtime.yaml").utf8)
+                rewritten.append("runtime.yaml")
+            }
         }
 
         // Profiles present on both sides.
@@ -116,8 +125,15 @@ public enum ConfigRestore {
             var own = try mapping(current.profiles[name], file: file, side: "current") ?? Node.Mapping([])
             let theirs = try mapping(backup.profiles[name], file: file, side: "backup") ?? Node.Mapping([])
             if copyKeys(profileRoutingKeys, from: theirs, into: &own) {
-                result.profiles[name] = Data(try serialize(own, file: file).utf8)
-                rewritten.append(file)
+                if let mine = current.profiles[name], let other = backup.profiles[name],
+                    let spliced = YAMLSplice.profile(current: String(decoding: mine, as: UTF8.self),
+                                                     backup: String(decoding: other, as: UTF8.self), keys: profileRoutingKeys)
+                {
+                    result.profiles[name] = Data(spliced.utf8)
+                } else {
+                    result.profiles[name] = Data(try serialize(own, file: file).utf8)
+                    rewritten.append(file)
+                }
             }
         }
         for name in backup.profiles.keys.sorted() where current.profiles[name] == nil {
