@@ -137,17 +137,16 @@ extension RoutingFront {
         else {
             return openAIError(status: 404, message: "\(path) is not served: the default profile is not a running local server", code: "not_found")
         }
-        var r = HTTPClientRequest(url: base + path + (request.uri.query.map { "?" + $0 } ?? ""))
-        r.method = .GET
         do {
-            let resp = try await localClient.execute(r, timeout: .seconds(10))
+            let resp = try await send(url: base + path + (request.uri.query.map { "?" + $0 } ?? ""), method: .GET, headers: [:],
+                                      body: nil, isLocal: true, timeout: 10)
             let body = try await resp.body.collect(upTo: 16 << 20)
             var h = HTTPFields()
             for f in resp.headers where !hopByHop.contains(f.name.lowercased()) {
                 if let n = HTTPField.Name(f.name) { h.append(HTTPField(name: n, value: f.value)) }
             }
             h[.hermesRoute] = name
-            return Response(status: .init(code: Int(resp.status.code)), headers: h, body: ResponseBody(byteBuffer: body))
+            return Response(status: .init(code: resp.status), headers: h, body: ResponseBody(byteBuffer: body))
         } catch {
             return openAIError(status: 404, message: "\(path) could not be read from \(name)", code: "not_found")
         }

@@ -24,34 +24,29 @@ final class FrontMetrics: Sendable {
         dims.reduce(label) { $0 + "\u{1}" + $1.0 + "=" + $1.1 }
     }
 
-    func counter(_ label: String, _ dims: [(String, String)]) -> Counter {
-        let k = Self.key(label, dims)
-        return counters.withLock { c in
+    /// The handle for `label` + `dims` from `cache`, made by `make` the first time.
+    private static func cached<M>(_ cache: borrowing Mutex<[String: M]>, _ label: String, _ dims: [(String, String)], make: () -> M) -> M {
+        let k = key(label, dims)
+        return cache.withLock { c in
             if let m = c[k] { return m }
-            let m = Counter(label: label, dimensions: dims, factory: factory)
+            let m = make()
             c[k] = m
             return m
         }
     }
 
+    func counter(_ label: String, _ dims: [(String, String)]) -> Counter {
+        Self.cached(counters, label, dims) { Counter(label: label, dimensions: dims, factory: factory) }
+    }
+
     func timer(_ label: String, _ dims: [(String, String)]) -> CoreMetrics.Timer {
-        let k = Self.key(label, dims)
-        return timers.withLock { c in
-            if let m = c[k] { return m }
-            let m = CoreMetrics.Timer(label: label, dimensions: dims, preferredDisplayUnit: .seconds, factory: factory)
-            c[k] = m
-            return m
+        Self.cached(timers, label, dims) {
+            CoreMetrics.Timer(label: label, dimensions: dims, preferredDisplayUnit: .seconds, factory: factory)
         }
     }
 
     func gauge(_ label: String, _ dims: [(String, String)]) -> Gauge {
-        let k = Self.key(label, dims)
-        return gauges.withLock { c in
-            if let m = c[k] { return m }
-            let m = Gauge(label: label, dimensions: dims, factory: factory)
-            c[k] = m
-            return m
-        }
+        Self.cached(gauges, label, dims) { Gauge(label: label, dimensions: dims, factory: factory) }
     }
 
     func request(profile: String, reason: String, status: Int, total: Duration, firstByte: Duration?, overhead: Duration) {

@@ -20,8 +20,8 @@ public struct FrontOptions: Sendable {
     public var localFirstByteTimeout: Double
     /// Seconds to open a connection (TCP and TLS) to a remote.
     public var connectTimeout: Double
-    /// Seconds to open a connection to a local server. Short: it is on loopback, and the HTTP client
-    /// keeps retrying a refused connection until this passes, which is all the time a dead server costs.
+    /// Seconds to open a connection to a local server. Short: it is on loopback (a refused connection
+    /// fails at once; this bounds a server that accepts nothing).
     public var localConnectTimeout: Double
     /// Seconds the exact count (`/v1/chat/completions/input_tokens`, `/tokenize`) may take.
     public var tokenCountTimeout: Double

@@ -171,8 +171,7 @@ extension RoutingFront {
             case .needsSlot(let profile, let wait):
                 let limit = slotLimit(profile, state: state, status: snapshot.statuses[profile])
                 if await inFlight.acquire(profile, limit: limit, within: wait) {
-                    ticket = SlotTicket(profile: profile, counter: inFlight, metrics: metrics)
-                    metrics.inFlight(profile: profile, inFlight.count(profile))
+                    ticket = holdSlot(profile, count: inFlight.count(profile))
                     // Decide again as if this request's own slot were still free.
                     snapshot.inFlight[profile] = max(0, inFlight.count(profile) - 1)
                 } else {
@@ -185,14 +184,12 @@ extension RoutingFront {
                 ticket = nil
                 let limit = slotLimit(profile, state: state, status: snapshot.statuses[profile])
                 if inFlight.tryAcquire(profile, limit: limit) {
-                    ticket = SlotTicket(profile: profile, counter: inFlight, metrics: metrics)
-                    metrics.inFlight(profile: profile, inFlight.count(profile))
+                    ticket = holdSlot(profile, count: inFlight.count(profile))
                     break
                 }
                 if state.config.profiles[profile]?.burst == nil {
                     // Nowhere to burst: the server queues it.
-                    ticket = SlotTicket(profile: profile, counter: inFlight, metrics: metrics)
-                    metrics.inFlight(profile: profile, inFlight.add(profile))
+                    ticket = holdSlot(profile, count: inFlight.add(profile))
                     break
                 }
                 // Another request took the last slot between the snapshot and now.
@@ -229,6 +226,21 @@ extension RoutingFront {
         case .needsExactCount, .needsSlot:
             return finishEarly(record, openAIError(status: 500, message: "routing did not settle", code: "routing_failed", headers: baseHeaders))
         }
+    }
+
+    /// A ticket for a request counted in `profile`'s in-flight (`count` is the count with it).
+    func holdSlot(_ profile: String, count: Int) -> SlotTicket {
+        metrics.inFlight(profile: profile, count)
+        return SlotTicket(profile: profile, counter: inFlight, metrics: metrics)
+    }
+
+    /// The client's JSON body with top-level `fields` replaced, re-serialized; the raw bytes if it
+    /// is not an object or cannot be written.
+    static func body(_ raw: ByteBuffer, parsed: Any, replacing fields: [String: Any]) -> ByteBuffer {
+        guard var object = parsed as? [String: Any] else { return raw }
+        object.merge(fields) { _, new in new }
+        guard let data = try? JSONSerialization.data(withJSONObject: object) else { return raw }
+        return ByteBuffer(bytes: data)
     }
 
     func slotLimit(_ profile: String, state: LoadedConfig, status: LocalRuntimeStatus?) -> Int {
@@ -292,17 +304,12 @@ extension RoutingFront {
                     continue
                 }
                 url = base + "/v1" + endpoint.pathSuffix
-                if ticket?.profile != profile.name {
-                    ticket?.release()
-                    ticket = SlotTicket(profile: profile.name, counter: inFlight, metrics: metrics)
-                    metrics.inFlight(profile: profile.name, inFlight.add(profile.name))
-                }
                 let clamp = profile.name == first ? decision.maxTokens
                     : BurstCheck.clampedMaxTokens(ctx.maxTokens, promptTokens: decision.promptTokens, slotContext: status.contextPerSlot)
-                if let clamp, var object = parsed as? [String: Any] {
-                    object["max_tokens"] = clamp
-                    if object["max_completion_tokens"] != nil { object["max_completion_tokens"] = clamp }
-                    if let data = try? JSONSerialization.data(withJSONObject: object) { body = ByteBuffer(bytes: data) }
+                if let clamp {
+                    var fields: [String: Any] = ["max_tokens": clamp]
+                    if (parsed as? [String: Any])?["max_completion_tokens"] != nil { fields["max_completion_tokens"] = clamp }
+                    body = Self.body(raw, parsed: parsed, replacing: fields)
                 }
             } else if let remote = profile.openai, let base = remote.baseURL {
                 if cooldowns.isCooling(profile.name) {
@@ -312,19 +319,15 @@ extension RoutingFront {
                 }
                 url = base + endpoint.pathSuffix
                 timeout = remote.effectiveTimeout
-                if let model = remote.model, var object = parsed as? [String: Any] {
-                    object["model"] = model
-                    if let data = try? JSONSerialization.data(withJSONObject: object) { body = ByteBuffer(bytes: data) }
-                }
+                if let model = remote.model { body = Self.body(raw, parsed: parsed, replacing: ["model": model]) }
                 if let key = state.remoteKeys[profile.name] { headers.add(name: "authorization", value: "Bearer \(key)") }
                 for (k, v) in (remote.headers ?? [:]).sorted(by: { $0.key < $1.key }) { headers.replaceOrAdd(name: k, value: v) }
-                if ticket?.profile != profile.name {
-                    ticket?.release()
-                    ticket = SlotTicket(profile: profile.name, counter: inFlight, metrics: metrics)
-                    metrics.inFlight(profile: profile.name, inFlight.add(profile.name))
-                }
             } else {
                 continue
+            }
+            if ticket?.profile != profile.name {
+                ticket?.release()
+                ticket = holdSlot(profile.name, count: inFlight.add(profile.name))
             }
 
             let t0 = ContinuousClock.now
@@ -485,17 +488,19 @@ extension RoutingFront {
 
     /// One try at one upstream: this front's own client for `http://` (every local server), AsyncHTTPClient
     /// for `https://` remotes. Returns once the answer's head is in; throws when none came.
-    func send(url: String, headers: HTTPHeaders, body: ByteBuffer, isLocal: Bool, timeout: Double) async throws -> UpstreamResponse {
+    func send(url: String, method: HTTPMethod = .POST, headers: HTTPHeaders, body: ByteBuffer?, isLocal: Bool,
+              timeout: Double) async throws -> UpstreamResponse
+    {
         if let (target, path) = UpstreamClient.parse(url) {
-            return try await upstream.send(target, path: path, headers: headers, body: body,
+            return try await upstream.send(target, method: method, path: path, headers: headers, body: body,
                                            connectTimeout: .milliseconds(Int64((isLocal ? options.localConnectTimeout : options.connectTimeout) * 1000)),
                                            firstByteTimeout: .milliseconds(Int64(timeout * 1000)))
         }
         var request = HTTPClientRequest(url: url)
-        request.method = .POST
+        request.method = method
         request.headers = headers
-        request.body = .bytes(body)
-        let response = try await (isLocal ? localClient : client).execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+        if let body { request.body = .bytes(body) }
+        let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
         return UpstreamResponse(status: Int(response.status.code), headers: response.headers, body: UpstreamBody(response.body))
     }
 
@@ -576,14 +581,11 @@ extension RoutingFront {
     /// body (template and tools included), else `/tokenize` on the prompt text. Nil when it cannot.
     func countTokens(profile: String, status: LocalRuntimeStatus?, ctx: RouteContext, body: ByteBuffer) async -> Int? {
         guard let base = status?.baseURL else { return nil }
-        let timeout = TimeAmount.milliseconds(Int64(options.tokenCountTimeout * 1000))
         func post(_ path: String, _ payload: ByteBuffer) async -> [String: Any]? {
-            var r = HTTPClientRequest(url: base + path)
-            r.method = .POST
-            r.headers.add(name: "content-type", value: "application/json")
-            r.body = .bytes(payload)
-            guard let resp = try? await localClient.execute(r, timeout: timeout) else { return nil }
-            guard let buf = try? await resp.body.collect(upTo: 64 << 20), resp.status == .ok else { return nil }
+            guard let resp = try? await send(url: base + path, headers: ["content-type": "application/json"], body: payload,
+                                             isLocal: true, timeout: options.tokenCountTimeout),
+                let buf = try? await resp.body.collect(upTo: 64 << 20), resp.status == 200
+            else { return nil }
             return (try? JSONSerialization.jsonObject(with: Data(buf.readableBytesView))) as? [String: Any]
         }
         if ctx.endpoint == .chatCompletions, let j = await post("/v1/chat/completions/input_tokens", body),

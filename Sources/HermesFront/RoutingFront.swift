@@ -16,11 +16,10 @@ import Synchronization
 public final class RoutingFront: Sendable {
     let loaded: Mutex<LoadedConfig>
     let runtime: any RuntimeStateProvider
-    /// Remotes: longer connect timeout (TLS, the internet).
+    /// `https://` remotes (TLS, the internet).
     let client: HTTPClient
-    /// Local servers: loopback, short connect timeout so a dead server fails fast.
-    let localClient: HTTPClient
-    /// Every `http://` upstream (the local servers on each request): see `UpstreamClient`.
+    /// Every `http://` upstream: all local servers (requests, exact counts, probes) and plain-HTTP
+    /// remotes. See `UpstreamClient`.
     let upstream: UpstreamClient
     let events: EventLog
     let metrics: FrontMetrics
@@ -46,19 +45,14 @@ public final class RoutingFront: Sendable {
         self.events = EventLog(file: eventsFile, maxBytes: options.eventsMaxBytes ?? config.runtime.logs.maxBytes,
                                keep: options.eventsKeep ?? config.runtime.logs.keep)
         self.metrics = FrontMetrics(factory: options.metricsFactory ?? MetricsSystem.factory)
-        func configuration(connect: Double) -> HTTPClient.Configuration {
-            var c = HTTPClient.Configuration()
-            c.timeout = .init(connect: .milliseconds(Int64(connect * 1000)),
-                              read: .milliseconds(Int64(options.idleReadTimeout * 1000)))
-            c.redirectConfiguration = .disallow
-            c.decompression = .disabled
-            // One pool per upstream host:port; agents stream many turns at once.
-            c.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
-            return c
-        }
-        self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration(connect: options.connectTimeout))
-        self.localClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-                                      configuration: configuration(connect: options.localConnectTimeout))
+        var c = HTTPClient.Configuration()
+        c.timeout = .init(connect: .milliseconds(Int64(options.connectTimeout * 1000)),
+                          read: .milliseconds(Int64(options.idleReadTimeout * 1000)))
+        c.redirectConfiguration = .disallow
+        c.decompression = .disabled
+        // One pool per upstream host:port; agents stream many turns at once.
+        c.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
+        self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: c)
         self.upstream = UpstreamClient(idleReadTimeout: .milliseconds(Int64(options.idleReadTimeout * 1000)))
     }
 
@@ -83,10 +77,8 @@ public final class RoutingFront: Sendable {
     /// Closes upstream connections. Called by the application's shutdown service; safe to call twice.
     public func shutdown() async {
         await upstream.shutdown()
-        for c in [client, localClient] {
-            do { try await c.shutdown() } catch {
-                logger.debug("front http client already shut down", metadata: ["error": "\(error)"])
-            }
+        do { try await client.shutdown() } catch {
+            logger.debug("front http client already shut down", metadata: ["error": "\(error)"])
         }
     }
 
