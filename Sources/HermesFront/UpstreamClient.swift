@@ -563,7 +563,7 @@ final class ExchangeHandler: ChannelDuplexHandler {
         idleDeadline = nil
         if let exchange {
             self.exchange = nil
-            if gotHead { exchange.finish(error) } else { exchange.head.fail(error) }
+            if !gotHead { exchange.head.fail(error) }
             exchange.finish(error)
         }
         context?.close(promise: nil)
