@@ -5,6 +5,7 @@ public struct HermesRuntimeCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "hermes-runtime",
         abstract: "A local inference supervisor for llama.cpp on AMD ROCm, with an OpenAI-compatible routing front.",
+        version: BuildInfo.line,
         subcommands: [
             StartCommand.self,
             StopCommand.self,
