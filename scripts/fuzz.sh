@@ -70,7 +70,9 @@ for t in "${chosen[@]}"; do
   log "fuzz $t: ${seconds}s (log: $logfile)"
   rc=0
   # New interesting inputs go to the first folder (the cache); the committed corpus is only read.
-  "$bin" "$work" "$seeds" "${run[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  # SWIFT_BACKTRACE=enable=no: Swift's own crash handler would take the trap (SIGILL) before
+  # libFuzzer's, and the process would die without libFuzzer saving the input.
+  SWIFT_BACKTRACE=enable=no "$bin" "$work" "$seeds" "${run[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "${options[@]}" >"$logfile" 2>&1 || rc=$?
   runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$logfile" | grep -o '[0-9]*$' || echo '?')"
   cov="$(grep -oE 'cov: [0-9]+' "$logfile" | tail -1 | grep -oE '[0-9]+' || echo '?')"
