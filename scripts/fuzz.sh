@@ -44,10 +44,15 @@ build() {
   # main to) hands the process to libFuzzer (Fuzz/CFuzzDriver).
   # -fsanitize=fuzzer-no-link instruments the C code too (libyaml inside Yams), so coverage guides
   # the fuzzer through the YAML scanner as well as through our Swift.
+  local out="$HERMES_CACHE/fuzz-logs/build-$1.log" rc=0
   HERMES_FUZZ=1 swift build -c release --scratch-path "$scratch" --product "fuzz-$1" \
-    -Xswiftc "-sanitize=$sanitizers" -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link 2>&1 \
-    | grep -E "error|warning: var|Compiling fuzz|Build complete" | grep -v "^\[" || true
-  [ -x "$scratch/release/fuzz-$1" ] || { log "the fuzz build of $1 failed (see above)"; return 1; }
+    -Xswiftc "-sanitize=$sanitizers" -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link >"$out" 2>&1 || rc=$?
+  # A failed build must not leave an older binary to be fuzzed in its place.
+  if [ "$rc" -ne 0 ]; then
+    grep -E "error" "$out" | sort -u | head -20 >&2
+    log "the fuzz build of $1 failed (exit $rc; $out)"
+    return 1
+  fi
 }
 
 failed=0; passed=0

@@ -129,3 +129,15 @@ import Testing
         #expect(try error(diagnostics, key: "port").message.contains("too large"))
     }
 }
+
+@Suite struct ConfigNestingTests {
+    /// libyaml stops at 1000 levels; Yams composes nodes recursively, so the deepest accepted nesting
+    /// must still fit a worker thread's stack (the daemon validates on `reload`).
+    @Test(arguments: [999, 1001, 100_000])
+    func deepNestingIsAnErrorNotAStackOverflow(depth: Int) {
+        let text = "front: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n"
+        let (_, diagnostics) = ConfigBundle(text: text).validate(environment: [:])
+        #expect(diagnostics.contains { $0.severity == .error })
+        for d in diagnostics { #expect(d.line != nil && d.column != nil) }
+    }
+}
