@@ -173,3 +173,24 @@ let package = Package(
         ),
     ]
 )
+
+// Coverage-guided fuzz targets (libFuzzer), one per reader of outside input: `scripts/fuzz.sh TARGET`.
+// They exist only in the fuzz build (HERMES_FUZZ=1, its own scratch path, `-sanitize=fuzzer`), where
+// libFuzzer supplies `main`; the ordinary build and the tests never see them. To add a target: a folder
+// `Fuzz/<name>/` with one Swift file defining `@_cdecl("LLVMFuzzerTestOneInput")` and
+// `@_cdecl("fuzz_<name>_main")` (see Fuzz/README.md), a `corpus/` of seeds, and a line below naming the
+// modules it reads.
+if Context.environment["HERMES_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("config", ["HermesCore"]),
+        ("gguf", ["HermesCore"]),
+        ("sysfs", ["HermesGPU"]),
+    ]
+    package.targets.append(.target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"))
+    for t in fuzzTargets {
+        package.targets.append(
+            .executableTarget(name: "fuzz-\(t.name)", dependencies: t.dependencies + ["CFuzzDriver"], path: "Fuzz/\(t.name)",
+                              exclude: ["corpus", "options", "dictionary"], swiftSettings: swiftSettings))
+        package.products.append(.executable(name: "fuzz-\(t.name)", targets: ["fuzz-\(t.name)"]))
+    }
+}

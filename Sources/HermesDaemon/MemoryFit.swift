@@ -8,8 +8,24 @@ import HermesSupervisor
 /// `start --force` skips it.
 enum MemoryFit {
     static func check(monitor: GPUMonitor) -> FitCheck {
-        { _, settings in
-            guard let verdict = await ModelFit.verdict(settings: settings, monitor: monitor), !verdict.fits else { return nil }
+        { profile, settings in
+            guard let model = settings.model else { return nil }
+            // The header is read on a thread of its own, bounded in time, sizes and counts: the event
+            // loops this closure runs on keep serving /health, routing and `status` meanwhile.
+            let info: GGUFModelInfo
+            do throws(GGUFError) {
+                info = try await GGUFReader().readModelInfoOnOwnThread(path: model)
+            } catch {
+                // A file llama-server could not load either is refused here with the reader's reason; a
+                // model that only lacks a key the estimate wants is left for llama-server to judge.
+                if case .missingMetadata = error { return nil }
+                return FitRefusal(reason: "the model file cannot be used: \(error.message) (\(model))",
+                                  hint: "fix `model:` in \(profile.source.file); `hermes-runtime doctor` reads the file")
+            }
+            let gpu = await monitor.fit()
+            let system = SystemMemory.availableBytes(meminfoPath: monitor.meminfoPath)
+            guard let verdict = ModelFit.verdict(model: info, settings: settings, gpu: gpu, systemAvailableBytes: system),
+                  !verdict.fits else { return nil }
             return FitRefusal(reason: "the model " + verdict.message, hint: verdict.hint)
         }
     }

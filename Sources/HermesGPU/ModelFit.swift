@@ -10,6 +10,12 @@ public enum ModelFit {
     /// pool can be measured (nothing to judge, so nothing is refused).
     public static func verdict(settings: LlamaServerSettings, gpu: GPUFit?, systemAvailableBytes: UInt64?) -> FitVerdict? {
         guard let model = settings.model, let info = try? GGUFReader.modelInfo(path: model) else { return nil }
+        return verdict(model: info, settings: settings, gpu: gpu, systemAvailableBytes: systemAvailableBytes)
+    }
+
+    /// The verdict for a model already read (the daemon reads it on a thread of its own).
+    public static func verdict(model info: GGUFModelInfo, settings: LlamaServerSettings, gpu: GPUFit?,
+                               systemAvailableBytes: UInt64?) -> FitVerdict? {
         let estimate = MemoryEstimate(model: info, settings: settings)
         if let gpu, !estimate.runsOnCPU {
             let pool = "\(gpu.pool.displayName) of \(gpu.deviceName)"

@@ -13,11 +13,13 @@ private let posixRead = Darwin.read
 /// Small, fast reads of sysfs files and directories with plain POSIX calls: a probe reads a few dozen
 /// files and must stay well under a millisecond, and every failure must come back as a message, never
 /// a crash.
-enum SysfsFiles {
+package enum SysfsFiles {
     /// The text of a small file, or why not. A sysfs attribute is at most a page, so one stack buffer
     /// holds it (no heap allocation per read: a probe does a few dozen of these).
     static func read(_ path: String) -> Result<String, ReadFailure> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO planted in a fixture tree (or a device node) must not block the probe on
+        // open; a sysfs attribute or a regular file reads the same with it.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { return .failure(ReadFailure(errno: errno)) }
         defer { close(fd) }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8192) { buffer in
@@ -72,25 +74,26 @@ enum SysfsFiles {
         return String(cString: p)
     }
 
-    struct ReadFailure: Error, Equatable, CustomStringConvertible {
-        var message: String
-        init(message: String) { self.message = message }
+    package struct ReadFailure: Error, Equatable, CustomStringConvertible {
+        package var message: String
+        package init(message: String) { self.message = message }
         init(errno code: Int32) {
             switch code {
             case ENOENT: message = "missing"
             case EISDIR: message = "is a directory, not a file"
             case EACCES, EPERM: message = "permission denied"
+            case EAGAIN: message = "not readable without blocking (a FIFO or device?)"
             default: message = String(cString: strerror(code))
             }
         }
-        var description: String { message }
+        package var description: String { message }
     }
 }
 
 /// Parsing of the values sysfs files hold.
-enum SysfsValue {
+package enum SysfsValue {
     /// A decimal count (`mem_info_*`, `gpu_id`, `vram_<id>`), trimmed of whitespace.
-    static func unsigned(_ text: String) -> Result<UInt64, SysfsFiles.ReadFailure> {
+    package static func unsigned(_ text: String) -> Result<UInt64, SysfsFiles.ReadFailure> {
         let t = trimmed(text)
         guard !t.isEmpty else { return .failure(.init(message: "empty, expected a number")) }
         guard let v = UInt64(t) else { return .failure(.init(message: "expected a number, found '\(shown(t))'")) }
@@ -98,7 +101,7 @@ enum SysfsValue {
     }
 
     /// A hex id as `0x1002` (`vendor`, `device`).
-    static func hexID(_ text: String) -> Result<UInt16, SysfsFiles.ReadFailure> {
+    package static func hexID(_ text: String) -> Result<UInt16, SysfsFiles.ReadFailure> {
         var t = trimmed(text).lowercased()
         if t.hasPrefix("0x") { t.removeFirst(2) }
         guard !t.isEmpty, let v = UInt16(t, radix: 16) else {
@@ -108,13 +111,13 @@ enum SysfsValue {
     }
 
     /// A signed decimal (temperatures in millidegrees may be negative).
-    static func signed(_ text: String) -> Result<Int64, SysfsFiles.ReadFailure> {
+    package static func signed(_ text: String) -> Result<Int64, SysfsFiles.ReadFailure> {
         let t = trimmed(text)
         guard let v = Int64(t) else { return .failure(.init(message: "expected a number, found '\(shown(t))'")) }
         return .success(v)
     }
 
-    static func trimmed(_ text: String) -> String {
+    package static func trimmed(_ text: String) -> String {
         let u = Array(text.utf8)
         var start = 0, end = u.count
         while start < end, isSpace(u[start]) { start += 1 }
@@ -125,8 +128,22 @@ enum SysfsValue {
     private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D || b == 0 }
 
     /// At most 40 printable characters of what we found, so a binary file cannot flood a message.
-    static func shown(_ text: String) -> String {
+    package static func shown(_ text: String) -> String {
         let printable = text.unicodeScalars.map { $0.value >= 0x20 && $0.value < 0x7F ? Character($0) : "?" }
         return printable.count > 40 ? String(printable.prefix(40)) + "..." : String(printable)
+    }
+
+    /// The PCI address a KFD topology node's `properties` text names (`location_id` and `domain`
+    /// lines), or nil when either is missing or not a number.
+    package static func kfdPCIAddress(properties: String) -> String? {
+        var location: UInt64?, domain: UInt64?
+        for line in properties.split(separator: "\n") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard parts.count == 2 else { continue }
+            if parts[0] == "location_id" { location = UInt64(parts[1]) }
+            if parts[0] == "domain" { domain = UInt64(parts[1]) }
+        }
+        guard let location, let domain else { return nil }
+        return PCIAddress.format(domain: domain, bus: (location >> 8) & 0xFF, device: (location >> 3) & 0x1F, function: location & 0x7)
     }
 }

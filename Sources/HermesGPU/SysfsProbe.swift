@@ -118,15 +118,8 @@ public struct SysfsProbe: Sendable {
             }
             guard gpuID != 0 else { continue }  // a CPU node
             guard case .success(let properties) = SysfsFiles.read("\(nodes)/\(node)/properties") else { continue }
-            var location: UInt64?, domain: UInt64?
-            for line in properties.split(separator: "\n") {
-                let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-                guard parts.count == 2 else { continue }
-                if parts[0] == "location_id" { location = UInt64(parts[1]) }
-                if parts[0] == "domain" { domain = UInt64(parts[1]) }
-            }
-            guard let location, let domain else { continue }
-            map[PCIAddress.format(domain: domain, bus: (location >> 8) & 0xFF, device: (location >> 3) & 0x1F, function: location & 0x7)] = gpuID
+            guard let address = SysfsValue.kfdPCIAddress(properties: properties) else { continue }
+            map[address] = gpuID
         }
         return map
     }
@@ -158,22 +151,22 @@ public struct SysfsProbe: Sendable {
 }
 
 /// PCI addresses as `DDDD:BB:DD.F`, lower-case hex.
-enum PCIAddress {
-    static func format(domain: UInt64, bus: UInt64, device: UInt64, function: UInt64) -> String {
+package enum PCIAddress {
+    package static func format(domain: UInt64, bus: UInt64, device: UInt64, function: UInt64) -> String {
         "\(hex(domain, 4)):\(hex(bus, 2)):\(hex(device, 2)).\(String(function, radix: 16))"
     }
 
     /// From rocm_smi's BDF id: domain in bits 32 and up, bus 8-15, device 3-7, function 0-2.
-    static func format(bdfid: UInt64) -> String {
+    package static func format(bdfid: UInt64) -> String {
         format(domain: bdfid >> 32, bus: (bdfid >> 8) & 0xFF, device: (bdfid >> 3) & 0x1F, function: bdfid & 0x7)
     }
 
     /// The last path element shaped like a PCI address (the device itself, not a bridge above it).
-    static func last(in path: String) -> String? {
+    package static func last(in path: String) -> String? {
         path.split(separator: "/").reversed().first(where: isAddress).map { String($0).lowercased() }
     }
 
-    static func isAddress(_ s: Substring) -> Bool {
+    package static func isAddress(_ s: Substring) -> Bool {
         let u = Array(s.utf8)
         guard u.count == 12, u[4] == UInt8(ascii: ":"), u[7] == UInt8(ascii: ":"), u[10] == UInt8(ascii: ".") else { return false }
         return [0, 1, 2, 3, 5, 6, 8, 9, 11].allSatisfy { isHex(u[$0]) }

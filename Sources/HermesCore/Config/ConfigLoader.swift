@@ -38,17 +38,15 @@ public enum ConfigLoader {
         let fm = FileManager.default
 
         // runtime.yaml is optional: without it the front takes its defaults.
-        var runtime = RuntimeSettings(source: SourceLocation(file: paths.runtimeFile.path))
+        var runtimeText: String?
         if fm.fileExists(atPath: paths.runtimeFile.path) {
             let reader = YAMLReader(file: paths.runtimeFile.path, environment: environment)
-            if let text = readText(paths.runtimeFile, reader: reader) {
-                runtime = parseRuntime(text: text, reader: reader)
-            }
+            runtimeText = readText(paths.runtimeFile, reader: reader)
             diagnostics += reader.diagnostics
         }
 
         // Profiles.
-        var texts: [(name: String, file: URL, text: String)] = []
+        var texts: [(name: String, file: String, text: String)] = []
         let files = ((try? fm.contentsOfDirectory(atPath: paths.profilesDirectory.path)) ?? []).sorted()
         for f in files where f.hasSuffix(".yaml") || f.hasSuffix(".yml") {
             let url = paths.profilesDirectory.appendingPathComponent(f)
@@ -60,18 +58,37 @@ public enum ConfigLoader {
             if texts.contains(where: { $0.name == name }) {
                 reader.add(.error, mark: nil, path: nil, "a second file defines profile '\(name)'")
             } else if let text = readText(url, reader: reader) {
-                texts.append((name, url, text))
+                texts.append((name, url.path, text))
             }
             diagnostics += reader.diagnostics
         }
-        let (profiles, profileDiagnostics) = parseProfiles(texts.map { ($0.name, $0.file.path, $0.text) }, environment: environment)
+        let (config, more) = validate(runtimeText: runtimeText, profiles: texts, paths: paths, environment: environment)
+        var result = config
+        result.warnings = (diagnostics + more).filter { $0.severity == .warning }
+        return (result, diagnostics + more)
+    }
+
+    /// Validates a config root given as texts: `runtime.yaml` (nil when absent) and each profile as
+    /// `(name, file, text)`. What `validate(paths:)` does after reading the files; fuzzing and tests
+    /// call it directly.
+    public static func validate(
+        runtimeText: String?, profiles texts: [(name: String, file: String, text: String)], paths: RuntimePaths,
+        environment: [String: String]
+    ) -> (config: HermesConfig, diagnostics: [ConfigDiagnostic]) {
+        var diagnostics: [ConfigDiagnostic] = []
+        let runtimeReader = YAMLReader(file: paths.runtimeFile.path, environment: environment)
+        var runtime = RuntimeSettings(source: SourceLocation(file: paths.runtimeFile.path))
+        if let runtimeText {
+            runtime = parseRuntime(text: runtimeText, reader: runtimeReader)
+            diagnostics += runtimeReader.diagnostics
+        }
+        let (profiles, profileDiagnostics, readers) = parseProfilesLocated(texts.map { ($0.name, $0.file, $0.text) }, environment: environment)
         diagnostics += profileDiagnostics
 
-        let config = HermesConfig(paths: paths, runtime: runtime, profiles: profiles)
-        diagnostics += crossCheck(config)
-        var result = config
-        result.warnings = diagnostics.filter { $0.severity == .warning }
-        return (result, diagnostics)
+        var config = HermesConfig(paths: paths, runtime: runtime, profiles: profiles)
+        diagnostics += crossCheck(config, runtime: runtimeReader, profiles: readers)
+        config.warnings = diagnostics.filter { $0.severity == .warning }
+        return (config, diagnostics)
     }
 
     static func readText(_ url: URL, reader: YAMLReader) -> String? {
@@ -101,9 +118,7 @@ public enum ConfigLoader {
                 for l in reader.mapping(e.value, path: "logs", allowed: logKeys) ?? [] {
                     switch l.key {
                     case "max_bytes":
-                        if let v = reader.bytes(l.value, path: "logs.max_bytes") {
-                            if v < 4096 { reader.add(.error, l.value, path: "logs.max_bytes", "at least 4096 bytes") } else { settings.logs.maxBytes = v }
-                        }
+                        if let v = reader.bytes(l.value, path: "logs.max_bytes", range: ConfigLimits.logBytes) { settings.logs.maxBytes = v }
                     case "keep": if let v = reader.int(l.value, path: "logs.keep", range: 1...100) { settings.logs.keep = v }
                     default: break
                     }
@@ -128,7 +143,7 @@ public enum ConfigLoader {
             case "api_key_env": front.apiKeyEnv = checkedEnvName(e.value, path: path, reader: reader)
             case "default": front.defaultProfile = reader.string(e.value, path: path)
             case "aliases": front.aliases = reader.stringMap(e.value, path: path) ?? [:]
-            case "max_body": if let v = reader.bytes(e.value, path: path) { front.maxBodyBytes = v }
+            case "max_body": if let v = reader.bytes(e.value, path: path, range: ConfigLimits.bodyBytes) { front.maxBodyBytes = v }
             case "routes":
                 guard case .sequence(let seq) = e.value else {
                     reader.add(.error, e.value, path: path, "expected a list of routes")
@@ -163,6 +178,7 @@ public enum ConfigLoader {
             }
         }
         front.routes += legacy
+        checkExposure(front, node: node, reader: reader)
         return front
     }
 
@@ -242,6 +258,14 @@ public enum ConfigLoader {
     /// Parses profile texts `(name, file, text)`, resolving `extends` and kinds.
     public static func parseProfiles(_ inputs: [(String, String, String)], environment: [String: String])
         -> ([String: Profile], [ConfigDiagnostic])
+    {
+        let (profiles, diagnostics, _) = parseProfilesLocated(inputs, environment: environment)
+        return (profiles, diagnostics)
+    }
+
+    /// `parseProfiles`, also returning each profile's reader (by name), which knows where every key was.
+    static func parseProfilesLocated(_ inputs: [(String, String, String)], environment: [String: String])
+        -> ([String: Profile], [ConfigDiagnostic], [String: YAMLReader])
     {
         var diagnostics: [ConfigDiagnostic] = []
         var readers: [String: YAMLReader] = [:]
@@ -330,7 +354,7 @@ public enum ConfigLoader {
             checkProfile(profile, draft: d, reader: readers[name]!)
         }
         for name in inputs.map(\.0) { diagnostics += readers[name]?.diagnostics ?? [] }
-        return (profiles, diagnostics)
+        return (profiles, diagnostics, readers)
     }
 
     static func otherKindHint(_ key: String, kind: String) -> String? {
@@ -361,8 +385,8 @@ public enum ConfigLoader {
             case "model": s.model = reader.string(v, path: k)
             case "host": s.host = reader.string(v, path: k)
             case "port": s.port = reader.int(v, path: k, range: 1...65535)
-            case "context": s.context = reader.int(v, path: k, range: 0...(1 << 24))
-            case "predict": s.predict = reader.int(v, path: k, range: -2...(1 << 24))
+            case "context": s.context = reader.int(v, path: k, range: 0...ConfigLimits.tokens)
+            case "predict": s.predict = reader.int(v, path: k, range: -2...ConfigLimits.tokens)
             case "threads": s.threads = reader.int(v, path: k, range: -1...4096)
             case "slots": s.slots = reader.int(v, path: k, range: 1...256)
             case "mlock": s.mlock = reader.bool(v, path: k)
@@ -391,8 +415,8 @@ public enum ConfigLoader {
             case "args": s.args = reader.stringList(v, path: k)
             case "env": s.env = reader.stringMap(v, path: k)
             case "burst": s.burst = reader.string(v, path: k)
-            case "context_over": s.contextOver = reader.int(v, path: k, range: 1...(1 << 24))
-            case "output_reserve": s.outputReserve = reader.int(v, path: k, range: 0...(1 << 24))
+            case "context_over": s.contextOver = reader.int(v, path: k, range: 1...ConfigLimits.tokens)
+            case "output_reserve": s.outputReserve = reader.int(v, path: k, range: 0...ConfigLimits.tokens)
             case "queue_wait": s.queueWait = reader.duration(v, path: k)
             case "health":
                 var h = HealthSettings()
@@ -420,7 +444,7 @@ public enum ConfigLoader {
                             r.backoff = seq.enumerated().compactMap { reader.duration($1, path: "\(p)[\($0)]") }
                         } else if let one = reader.duration(f.value, path: p) { r.backoff = [one] }
                     case "max_restarts": r.maxRestarts = reader.int(f.value, path: p, range: 0...1000)
-                    case "window": r.window = reader.duration(f.value, path: p)
+                    case "window": r.window = reader.duration(f.value, path: p, range: ConfigLimits.restartWindow)
                     default: break
                     }
                 }
@@ -449,7 +473,7 @@ public enum ConfigLoader {
                 }
             case "api_key_env": s.apiKeyEnv = checkedEnvName(v, path: k, reader: reader)
             case "model": s.model = reader.string(v, path: k)
-            case "context": s.context = reader.int(v, path: k, range: 1...(1 << 24))
+            case "context": s.context = reader.int(v, path: k, range: 1...ConfigLimits.tokens)
             case "fallback": s.fallback = reader.stringList(v, path: k)
             case "cooldown": s.cooldown = reader.duration(v, path: k)
             case "timeout": s.timeout = reader.duration(v, path: k)
@@ -481,88 +505,17 @@ public enum ConfigLoader {
             if let m = s.model, !FileManager.default.fileExists(atPath: m) {
                 reader.add(.warning, node("model"), path: "model", "model file \(m) does not exist (the profile cannot start until it does)")
             }
+            if let host = s.host, !ConfigLoader.isLoopback(host),
+               !(s.args ?? []).contains(where: { $0.hasPrefix("--api-key") }) {
+                reader.add(.warning, node("host"), path: "host",
+                           "llama-server would listen on \(host) without --api-key: anyone who can reach it can use the model; keep host on 127.0.0.1 (the front serves others) or add --api-key-file to args")
+            }
             if let c = s.context, let n = s.slots, c > 0, c / n < 512 {
                 reader.add(.warning, node("slots"), path: "slots", "context \(c) over \(n) slots leaves \(c / n) tokens per slot")
             }
         case .openai(let s):
             if s.baseURL == nil { reader.add(.error, d.root, path: "base_url", "missing key 'base_url'") }
         }
-    }
-
-    // MARK: across files
-
-    static func crossCheck(_ config: HermesConfig) -> [ConfigDiagnostic] {
-        var out: [ConfigDiagnostic] = []
-        let names = Array(config.profiles.keys)
-        let front = config.runtime.front
-        let runtimeFile = config.runtime.source.file
-
-        func missing(_ target: String, file: String, line: Int?, key: String, what: String) {
-            var message = "\(what) names profile '\(target)', which does not exist"
-            if let near = closestMatch(to: target, in: names) { message += " (did you mean '\(near)'?)" }
-            out.append(ConfigDiagnostic(.error, file: file, line: line, keyPath: key, message: message))
-        }
-
-        if let d = front.defaultProfile, config.profile(named: d) == nil {
-            missing(d, file: runtimeFile, line: nil, key: "front.default", what: "front.default")
-        }
-        for (alias, target) in front.aliases.sorted(by: { $0.key < $1.key }) where config.profiles[target] == nil {
-            missing(target, file: runtimeFile, line: nil, key: "front.aliases.\(alias)", what: "alias '\(alias)'")
-        }
-        for (i, r) in front.routes.enumerated() {
-            if case .profile(let t) = r.target, config.profile(named: t) == nil {
-                missing(t, file: r.source.file, line: r.source.line, key: "front.routes[\(i)].profile", what: "route \(r.name ?? "#\(i + 1)")")
-            }
-        }
-
-        var ports: [Int: String] = [:]
-        for p in config.profiles.values.sorted(by: { $0.name < $1.name }) {
-            if let b = p.burst {
-                if b == p.name {
-                    out.append(ConfigDiagnostic(.error, file: p.source.file, keyPath: "burst", message: "a profile cannot burst to itself"))
-                } else if config.profiles[b] == nil {
-                    missing(b, file: p.source.file, line: nil, key: "burst", what: "burst")
-                }
-            }
-            for f in p.fallback {
-                if f == p.name {
-                    out.append(ConfigDiagnostic(.error, file: p.source.file, keyPath: "fallback", message: "a profile cannot fall back to itself"))
-                } else if config.profiles[f] == nil {
-                    missing(f, file: p.source.file, line: nil, key: "fallback", what: "fallback")
-                }
-            }
-            if let s = p.llamaServer, let port = s.port {
-                if let other = ports[port] {
-                    out.append(ConfigDiagnostic(.error, file: p.source.file, keyPath: "port",
-                                                message: "port \(port) is also used by profile '\(other)'"))
-                } else if port == front.port {
-                    out.append(ConfigDiagnostic(.error, file: p.source.file, keyPath: "port",
-                                                message: "port \(port) is the front's port (front.listen in runtime.yaml)"))
-                } else {
-                    ports[port] = p.name
-                }
-            }
-        }
-
-        // Burst and fallback edges must not loop: a request could bounce forever.
-        var state: [String: Int] = [:]  // 1 visiting, 2 done
-        func visit(_ n: String, _ path: [String]) {
-            guard let p = config.profiles[n] else { return }
-            state[n] = 1
-            for next in ([p.burst].compactMap { $0 } + p.fallback) where config.profiles[next] != nil && next != n {
-                if state[next] == 1 {
-                    let cycle = path + [n, next]
-                    let start = cycle.firstIndex(of: next) ?? 0
-                    out.append(ConfigDiagnostic(.error, file: p.source.file, keyPath: p.isLocal ? "burst" : "fallback",
-                                                message: "burst/fallback cycle: \(cycle[start...].joined(separator: " -> "))"))
-                } else if state[next] == nil {
-                    visit(next, path + [n])
-                }
-            }
-            state[n] = 2
-        }
-        for n in names.sorted() where state[n] == nil { visit(n, []) }
-        return out
     }
 }
 

@@ -6,9 +6,22 @@ import Yams
 /// Yams' Codable decoding stops at the first problem and loses line numbers; config errors must name
 /// file, line, column and key, and all of them at once, so we walk the composed nodes ourselves.
 final class YAMLReader {
+    /// A 1-based line and column (Yams' `Mark` cannot be made outside Yams).
+    struct Position: Equatable {
+        var line: Int
+        var column: Int
+        init(line: Int, column: Int) { self.line = line; self.column = column }
+        init(_ mark: Mark) { self.init(line: mark.line, column: mark.column) }
+    }
+
     let file: String
     let environment: [String: String]
     private(set) var diagnostics: [ConfigDiagnostic] = []
+    /// Where each key path read so far was written (the key's own line and column; `[i]` for list
+    /// items), so checks across files can point at the exact line that names something.
+    private(set) var positions: [String: Position] = [:]
+    /// The text being read, for locating reader errors that come with a byte offset only.
+    private var text = ""
 
     init(file: String, environment: [String: String]) {
         self.file = file
@@ -17,6 +30,7 @@ final class YAMLReader {
 
     /// Composes `text`; a syntax error becomes a located diagnostic and nil.
     func compose(_ text: String) -> Node? {
+        self.text = text
         do {
             return try Yams.compose(yaml: text)
         } catch let error as YamlError {
@@ -24,6 +38,9 @@ final class YAMLReader {
             case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
                 .composer(_, let problem, let mark, _):
                 add(.error, mark: mark, path: nil, "YAML syntax: \(problem)")
+            case .reader(let problem, let offset, _, _):
+                // Control characters, invalid encoding: libyaml gives a byte offset, not a line.
+                add(.error, at: offset.map(position(atByte:)), path: nil, "YAML: \(problem)")
             default:
                 add(.error, mark: nil, path: nil, "YAML: \(error)")
             }
@@ -34,10 +51,35 @@ final class YAMLReader {
         }
     }
 
+    /// Records a problem. Without a mark (a problem with the whole file) it points at line 1, column 1,
+    /// so every diagnostic has the `file:line:column` editors jump to.
     func add(_ severity: ConfigDiagnostic.Severity, mark: Mark?, path: String?, _ message: String) {
+        add(severity, at: mark.map(Position.init), path: path, message)
+    }
+
+    func add(_ severity: ConfigDiagnostic.Severity, at position: Position?, path: String?, _ message: String) {
         diagnostics.append(
             ConfigDiagnostic(
-                severity, file: file, line: mark?.line, column: mark?.column, keyPath: path, message: message))
+                severity, file: file, line: position?.line ?? 1, column: position?.column ?? 1, keyPath: path, message: message))
+    }
+
+    /// The position of `keyPath` if it was read, else of its nearest recorded parent, else nil.
+    func position(of keyPath: String) -> Position? {
+        var path = Substring(keyPath)
+        while true {
+            if let mark = positions[String(path)] { return mark }
+            guard let cut = path.lastIndex(where: { $0 == "." || $0 == "[" }) else { return nil }
+            path = path[..<cut]
+        }
+    }
+
+    /// Line and column (1-based, column in characters) of a UTF-8 byte offset into the composed text.
+    func position(atByte offset: Int) -> Position {
+        let bytes = Array(text.utf8.prefix(max(offset, 0)))
+        let lineStart = (bytes.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
+        let line = bytes.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        let column = String(decoding: bytes[lineStart...], as: UTF8.self).count + 1
+        return Position(line: line, column: column)
     }
 
     func add(_ severity: ConfigDiagnostic.Severity, _ node: Node?, path: String?, _ message: String) {
@@ -70,6 +112,7 @@ final class YAMLReader {
             }
             let key = ks.string
             let keyPath = path.isEmpty ? key : "\(path).\(key)"
+            if positions[keyPath] == nil, let mark = k.mark { positions[keyPath] = Position(mark) }
             if !seen.insert(key).inserted {
                 add(.error, k, path: keyPath, "duplicate key '\(key)'")
                 continue
@@ -97,8 +140,10 @@ final class YAMLReader {
 
     func int(_ node: Node, path: String, range: ClosedRange<Int>? = nil) -> Int? {
         guard let text = string(node, path: path) else { return nil }
-        guard let v = Int(text.replacingOccurrences(of: "_", with: "")) else {
-            add(.error, node, path: path, "expected a whole number, found '\(text)'")
+        let digits = text.replacingOccurrences(of: "_", with: "")
+        guard let v = Int(digits) else {
+            let tooLarge = !digits.isEmpty && digits.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isASCIIDigitCharacter)
+            add(.error, node, path: path, tooLarge ? "'\(Self.shown(text))' is too large" : "expected a whole number, found '\(Self.shown(text))'")
             return nil
         }
         if let range, !range.contains(v) {
@@ -119,20 +164,45 @@ final class YAMLReader {
         }
     }
 
-    /// Seconds, written as a number (`5`, `0.5`) or with a unit (`500ms`, `5s`, `2m`, `1h`).
-    func duration(_ node: Node, path: String) -> Double? {
+    /// Seconds, written as a number (`5`, `0.5`) or with a unit (`500ms`, `5s`, `2m`, `1h`), within
+    /// `range` (default `ConfigLimits.durations`): every duration that loads can become a `Duration`
+    /// or whole milliseconds later without trapping.
+    func duration(_ node: Node, path: String, range: ClosedRange<Double> = ConfigLimits.durations) -> Double? {
         guard let text = string(node, path: path) else { return nil }
-        if let v = parseDuration(text), v >= 0 { return v }
-        add(.error, node, path: path, "expected a duration such as 5, 500ms, 5s or 2m, found '\(text)'")
-        return nil
+        guard let v = parseDuration(text), v.isFinite else {
+            add(.error, node, path: path, "expected a duration such as 5, 500ms, 5s or 2m, found '\(Self.shown(text))'")
+            return nil
+        }
+        guard range.contains(v) else {
+            add(.error, node, path: path, "'\(Self.shown(text))' is out of range: \(ConfigLimits.describe(seconds: range.lowerBound)) to \(ConfigLimits.describe(seconds: range.upperBound))")
+            return nil
+        }
+        return v
     }
 
-    /// Bytes, written as a number or with a unit (`512MiB`, `16 GiB`, `10MB`).
-    func bytes(_ node: Node, path: String) -> Int? {
+    /// Bytes, written as a number or with a unit (`512MiB`, `16 GiB`, `10MB`), within `range`.
+    func bytes(_ node: Node, path: String, range: ClosedRange<Int>) -> Int? {
         guard let text = string(node, path: path) else { return nil }
-        if let v = parseByteSize(text) { return v }
-        add(.error, node, path: path, "expected a size such as 1048576, 512MiB or 16GiB, found '\(text)'")
-        return nil
+        let v: Int
+        switch ByteSize(parsing: text) {
+        case .bytes(let b) where b <= range.upperBound: v = b
+        case .bytes, .tooLarge:
+            add(.error, node, path: path, "'\(Self.shown(text))' is too large: at most \(ConfigLimits.describe(bytes: range.upperBound))")
+            return nil
+        case .invalid:
+            add(.error, node, path: path, "expected a size such as 1048576, 512MiB or 16GiB, found '\(Self.shown(text))'")
+            return nil
+        }
+        guard range.contains(v) else {
+            add(.error, node, path: path, "'\(Self.shown(text))' is too small: at least \(ConfigLimits.describe(bytes: range.lowerBound))")
+            return nil
+        }
+        return v
+    }
+
+    /// At most 80 characters of a value, for messages: a pasted blob must not flood the output.
+    static func shown(_ text: String) -> String {
+        text.count > 80 ? String(text.prefix(80)) + "..." : text
     }
 
     /// A list of strings; a single scalar counts as a one-element list.
@@ -143,6 +213,7 @@ final class YAMLReader {
         case .sequence(let seq):
             var out: [String] = []
             for (i, item) in seq.enumerated() {
+                if let mark = item.mark { positions["\(path)[\(i)]"] = Position(mark) }
                 if let s = string(item, path: "\(path)[\(i)]") { out.append(s) }
             }
             return out
@@ -211,7 +282,8 @@ final class YAMLReader {
     }
 }
 
-/// Seconds from `5`, `0.5`, `500ms`, `5s`, `2m`, `1h`.
+/// Seconds from `5`, `0.5`, `500ms`, `5s`, `2m`, `1h`. May be infinite or NaN (`inf`, `nan`): the
+/// loader range-checks what this returns.
 public func parseDuration(_ text: String) -> Double? {
     let t = text.trimmingCharacters(in: .whitespaces).lowercased()
     let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
@@ -221,17 +293,43 @@ public func parseDuration(_ text: String) -> Double? {
     return Double(t)
 }
 
-/// Bytes from `1048576`, `512MiB`, `16 GiB`, `10MB`, `1.5G`.
-public func parseByteSize(_ text: String) -> Int? {
-    let t = text.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(of: " ", with: "")
-    let units: [(String, Double)] = [
-        ("kib", 1024), ("mib", 1_048_576), ("gib", 1_073_741_824), ("tib", 1_099_511_627_776),
-        ("kb", 1e3), ("mb", 1e6), ("gb", 1e9), ("tb", 1e12),
-        ("k", 1024), ("m", 1_048_576), ("g", 1_073_741_824), ("b", 1),
-    ]
-    for (suffix, factor) in units where t.hasSuffix(suffix) {
-        if let v = Double(t.dropLast(suffix.count)), v >= 0 { return Int(v * factor) }
-    }
-    if let v = Int(t), v >= 0 { return v }
+/// Bytes from `1048576`, `512MiB`, `16 GiB`, `10MB`, `1.5G`; nil for anything else, a negative size
+/// or one above `max` (checked before converting, so a huge figure is an answer, not a trap).
+public func parseByteSize(_ text: String, max: Int = .max) -> Int? {
+    if case .bytes(let v) = ByteSize(parsing: text), v <= max { return v }
     return nil
+}
+
+/// What a size setting says: a byte count, a well-formed size past 2^63 - 1, or nothing readable.
+enum ByteSize: Equatable {
+    case bytes(Int)
+    case tooLarge
+    case invalid
+
+    init(parsing text: String) {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(of: " ", with: "")
+        let (number, factor) = byteUnits.first { t.hasSuffix($0.0) }.map { (t.dropLast($0.0.count), $0.1) } ?? (Substring(t), 1)
+        guard number.first.map({ $0.isASCIIDigitCharacter || $0 == "." }) == true else { self = .invalid; return }
+        // Plain digits multiply exactly; a fraction (`1.5G`) goes through Double.
+        if number.allSatisfy(\.isASCIIDigitCharacter) {
+            guard let n = Int(number) else { self = .tooLarge; return }
+            let (v, overflow) = n.multipliedReportingOverflow(by: factor)
+            self = overflow ? .tooLarge : .bytes(v)
+            return
+        }
+        guard let d = Double(number), d >= 0 else { self = .invalid; return }
+        let v = d * Double(factor)
+        // Double(Int.max) rounds up to 2^63: compare strictly below it before converting.
+        self = v.isFinite && v < 9_223_372_036_854_775_807.0 ? .bytes(Int(v)) : .tooLarge
+    }
+}
+
+private let byteUnits: [(String, Int)] = [
+    ("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("tib", 1 << 40),
+    ("kb", 1_000), ("mb", 1_000_000), ("gb", 1_000_000_000), ("tb", 1_000_000_000_000),
+    ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1),
+]
+
+extension Character {
+    var isASCIIDigitCharacter: Bool { isASCII && isNumber }
 }

@@ -30,14 +30,16 @@ public struct GGUFFile: Sendable, Equatable {
     ///
     /// This is what llama.cpp maps or loads, padding between tensors included, so it is the figure a
     /// memory estimate wants; `tensorBytes` (the sum of the tensors' own sizes) differs only by that padding.
-    public var weightsBytes: UInt64 { fileSize - tensorDataOffset }
+    public var weightsBytes: UInt64 { fileSize > tensorDataOffset ? fileSize - tensorDataOffset : 0 }
 
     /// The sum of every tensor's size; nil when a tensor has a ggml type this reader has no size for.
     public var tensorBytes: UInt64? {
         var total: UInt64 = 0
         for t in tensors {
             guard let b = t.bytes else { return nil }
-            total += b
+            // Tensors may overlap in a hostile file: their sizes can add up past 2^64.
+            let (sum, overflow) = total.addingReportingOverflow(b)
+            total = overflow ? .max : sum
         }
         return total
     }
@@ -61,13 +63,22 @@ public struct GGUFTensorInfo: Sendable, Equatable {
         self.offset = offset
     }
 
-    /// Product of the dimensions (the reader has checked it does not overflow).
-    public var elementCount: UInt64 { dimensions.reduce(1, *) }
+    /// Product of the dimensions, saturating at 2^64 - 1 (the reader refuses a file where it overflows).
+    public var elementCount: UInt64 {
+        var product: UInt64 = 1
+        for d in dimensions {
+            let (p, overflow) = product.multipliedReportingOverflow(by: d)
+            if overflow { return .max }
+            product = p
+        }
+        return product
+    }
 
-    /// Size of the tensor's data; nil for a ggml type with no known block size.
+    /// Size of the tensor's data, saturating at 2^64 - 1; nil for a ggml type with no known block size.
     public var bytes: UInt64? {
-        guard let block = type.blockSize, let size = type.typeSize else { return nil }
-        return elementCount / block * size
+        guard let block = type.blockSize, let size = type.typeSize, block > 0 else { return nil }
+        let (b, overflow) = (elementCount / block).multipliedReportingOverflow(by: size)
+        return overflow ? .max : b
     }
 }
 

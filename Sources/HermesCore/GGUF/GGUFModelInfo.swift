@@ -18,12 +18,21 @@ public struct GGUFModelInfo: Sendable, Equatable {
             }
         }
 
-        /// The sum over `layers` (for a uniform value: value x number of layers).
+        /// The sum over `layers` (for a uniform value: value x number of layers), saturating at `Int.max`
+        /// (negative values count as 0).
         public func sum(layers: Range<Int>) -> Int {
             switch self {
-            case .uniform(let v): return v * layers.count
+            case .uniform(let v):
+                let (p, overflow) = Swift.max(v, 0).multipliedReportingOverflow(by: layers.count)
+                return overflow ? .max : p
             case .perLayer(let values):
-                return layers.clamped(to: values.indices).reduce(0) { $0 + values[$1] }
+                var total = 0
+                for i in layers.clamped(to: values.indices) {
+                    let (t, overflow) = total.addingReportingOverflow(Swift.max(values[i], 0))
+                    if overflow { return .max }
+                    total = t
+                }
+                return total
             }
         }
 
@@ -95,13 +104,20 @@ public struct GGUFModelInfo: Sendable, Equatable {
             throw .missingMetadata(path: path, key: "general.architecture", detail: "should be a non-empty string, found \(arch)")
         }
 
-        func integer(_ key: String, required: Bool) throws(GGUFError) -> Int? {
+        // Sanity bounds, far above every real model, that keep the estimate's products inside 64 bits:
+        // (key + value length) x heads x layers x context stays below 2^53 elements.
+        let maxWidth: Int64 = 1 << 20, maxHeads: Int64 = 1 << 16
+
+        func integer(_ key: String, required: Bool, max limit: Int64 = Int64(Int32.max)) throws(GGUFError) -> Int? {
             guard let value = file[key] else {
                 if required { throw .missingMetadata(path: path, key: key, detail: "is missing (architecture \(architecture))") }
                 return nil
             }
-            guard let n = value.integer, n >= 0, n <= Int64(Int32.max) else {
+            guard let n = value.integer, n >= 0 else {
                 throw .missingMetadata(path: path, key: key, detail: "should be a non-negative integer, found \(value)")
+            }
+            guard n <= limit else {
+                throw .missingMetadata(path: path, key: key, detail: "is \(n), above the plausible limit of \(limit)")
             }
             return Int(n)
         }
@@ -123,20 +139,20 @@ public struct GGUFModelInfo: Sendable, Equatable {
                 }
                 var out: [Int] = []
                 for v in values {
-                    guard let n = v.integer, n >= 0, n <= Int64(Int32.max) else {
-                        throw .missingMetadata(path: path, key: key, detail: "should hold non-negative integers, found \(v)")
+                    guard let n = v.integer, n >= 0, n <= maxHeads else {
+                        throw .missingMetadata(path: path, key: key, detail: "should hold integers 0...\(maxHeads), found \(v)")
                     }
                     out.append(Int(n))
                 }
                 return .perLayer(out)
             }
-            guard let n = value.integer, n >= 0, n <= Int64(Int32.max) else {
-                throw .missingMetadata(path: path, key: key, detail: "should be a non-negative integer or one per layer, found \(value)")
+            guard let n = value.integer, n >= 0, n <= maxHeads else {
+                throw .missingMetadata(path: path, key: key, detail: "should be an integer 0...\(maxHeads) or one per layer, found \(value)")
             }
             return .uniform(Int(n))
         }
 
-        let embedding = try integer("\(architecture).embedding_length", required: true)!
+        let embedding = try integer("\(architecture).embedding_length", required: true, max: maxWidth)!
         // Recurrent models (mamba, rwkv) have no attention heads; llama.cpp treats the key as optional too.
         let heads = try perLayer("\(architecture).attention.head_count") ?? .uniform(0)
         let kvHeads = try perLayer("\(architecture).attention.head_count_kv") ?? heads
@@ -156,8 +172,8 @@ public struct GGUFModelInfo: Sendable, Equatable {
             embeddingLength: embedding,
             headCount: heads,
             headCountKV: kvHeads,
-            keyLength: try integer("\(architecture).attention.key_length", required: false) ?? defaultHeadSize,
-            valueLength: try integer("\(architecture).attention.value_length", required: false) ?? defaultHeadSize,
+            keyLength: try integer("\(architecture).attention.key_length", required: false, max: maxWidth) ?? defaultHeadSize,
+            valueLength: try integer("\(architecture).attention.value_length", required: false, max: maxWidth) ?? defaultHeadSize,
             vocabularySize: file["tokenizer.ggml.tokens"]?.arrayCount.map { Int(clamping: $0) },
             metadata: file.metadata
         )
@@ -165,7 +181,10 @@ public struct GGUFModelInfo: Sendable, Equatable {
 
     /// KV cache elements one token of context costs over `layers`:
     /// sum over layers of (key_length + value_length) x head_count_kv.
+    /// Saturates at `Int.max` (a file read by `GGUFReader` stays far below it).
     public func kvElementsPerToken(layers: Range<Int>? = nil) -> Int {
-        (keyLength + valueLength) * headCountKV.sum(layers: layers ?? 0..<blockCount)
+        let (width, wide) = max(keyLength, 0).addingReportingOverflow(max(valueLength, 0))
+        let (product, over) = width.multipliedReportingOverflow(by: headCountKV.sum(layers: layers ?? 0..<max(blockCount, 0)))
+        return wide || over ? .max : product
     }
 }

@@ -28,6 +28,19 @@ public struct GGUFReader: Sendable {
         /// Arrays of arrays deeper than this are refused: no real model nests more than twice, and the
         /// reader recurses once per level.
         public var nesting: Int = 8
+        /// Tensor infos: real models have a few hundred to a few thousand (a 671B MoE about 1,100). A
+        /// table of 1.5 M entries would cost seconds and hundreds of MB before the first useful answer.
+        public var tensorCount: UInt64 = 65536
+        /// Metadata entries: real models have 20-60.
+        public var metadataCount: UInt64 = 16384
+        /// The longest tensor name (llama.cpp refuses names of 64 bytes or more; some slack for forks).
+        public var tensorNameBytes: UInt64 = 256
+        /// Every key, string value and tensor name kept, together: a file cannot make the reader hold
+        /// more than this however its lengths add up.
+        public var keptBytesTotal: UInt64 = 64 << 20
+        /// Wall time one read may take; a file that needs longer (a stalled disk, a pathological table)
+        /// is refused rather than waited for.
+        public var timeLimit: Duration = .seconds(10)
 
         public init() {}
     }
@@ -39,9 +52,17 @@ public struct GGUFReader: Sendable {
     }
 
     /// Reads the file at `path`; throws `GGUFError` saying what is wrong and where.
+    ///
+    /// Blocking file I/O: call it off the event loops (`GGUFReader.readOffLoop` does).
     public func read(path: String) throws(GGUFError) -> GGUFFile {
-        let source = try FileWindow(path: path)
-        var parser = Parser(source: source, limits: limits)
+        let source = try GGUFSource(path: path)
+        var parser = GGUFParser(source: source, limits: limits)
+        return try parser.parse()
+    }
+
+    /// Parses `bytes` as a whole GGUF file, reported under `path` (fuzzing and tests).
+    public func read(bytes: [UInt8], path: String = "<memory>") throws(GGUFError) -> GGUFFile {
+        var parser = GGUFParser(source: GGUFSource(bytes: bytes, path: path), limits: limits)
         return try parser.parse()
     }
 
@@ -58,15 +79,38 @@ public struct GGUFReader: Sendable {
 
 // MARK: - Parsing
 
-private struct Parser {
-    let source: FileWindow
+/// One parse of one source; `GGUFReader` makes one per read.
+struct GGUFParser {
+    let source: GGUFSource
     let limits: GGUFReader.Limits
     var version: UInt32 = 0
     var keptElements: UInt64 = 0
+    var keptBytes: UInt64 = 0
+    let deadline: ContinuousClock.Instant
+    var steps: UInt32 = 0
 
-    init(source: FileWindow, limits: GGUFReader.Limits) {
+    init(source: GGUFSource, limits: GGUFReader.Limits) {
         self.source = source
         self.limits = limits
+        self.deadline = ContinuousClock.now.advanced(by: limits.timeLimit)
+    }
+
+    /// Called once per entry read; looks at the clock every 4096 calls (reading it costs ~20 ns).
+    mutating func tick(_ what: @autoclosure () -> String) throws(GGUFError) {
+        steps &+= 1
+        guard steps & 4095 == 0, ContinuousClock.now > deadline else { return }
+        throw .invalidValue(path: path, offset: source.offset, what: what(),
+                            detail: "reading took longer than \(limits.timeLimit) (a stalled disk, or a pathological file)")
+    }
+
+    /// Counts `length` bytes against the total kept; refuses the read past `keptBytesTotal`.
+    mutating func keep(_ length: UInt64, at offset: UInt64, _ what: @autoclosure () -> String) throws(GGUFError) {
+        let (total, overflow) = keptBytes.addingReportingOverflow(length)
+        if overflow || total > limits.keptBytesTotal {
+            throw .absurdLength(path: path, offset: offset, what: "the keys, strings and names kept up to \(what())",
+                                length: overflow ? .max : total, limit: limits.keptBytesTotal)
+        }
+        keptBytes = total
     }
 
     var path: String { source.path }
@@ -101,10 +145,20 @@ private struct Parser {
             throw .absurdLength(path: path, offset: kvCountOffset, what: "the metadata count", length: kvCount,
                                 limit: fileSize / minKV)
         }
+        // Refused before a single entry is read, so a huge table costs nothing.
+        if tensorCount > limits.tensorCount {
+            throw .absurdLength(path: path, offset: tensorCountOffset, what: "the tensor count", length: tensorCount,
+                                limit: limits.tensorCount)
+        }
+        if kvCount > limits.metadataCount {
+            throw .absurdLength(path: path, offset: kvCountOffset, what: "the metadata count", length: kvCount,
+                                limit: limits.metadataCount)
+        }
 
         var metadata: [String: GGUFValue] = [:]
         var keys: [String] = []
         for i in 0..<kvCount {
+            try tick("metadata entry \(i)")
             let keyOffset = source.offset
             let key = try string(limit: limits.keyBytes, "the key of metadata entry \(i)")
             let typeOffset = source.offset
@@ -122,13 +176,15 @@ private struct Parser {
         var tensors: [GGUFTensorInfo] = []
         tensors.reserveCapacity(Int(min(tensorCount, 65536)))
         for i in 0..<tensorCount {
+            try tick("tensor info \(i)")
             tensors.append(try tensorInfo(index: i, alignment: alignment))
         }
 
         // llama.cpp seeks to the next multiple of the alignment only when there are tensors.
         let end = source.offset
-        let dataOffset = tensorCount == 0 ? end : (end + alignment - 1) / alignment * alignment
-        guard dataOffset <= fileSize else {
+        let (padded, paddingOverflow) = end.addingReportingOverflow(alignment - 1)
+        let dataOffset = tensorCount == 0 ? end : padded / alignment * alignment
+        guard !paddingOverflow, dataOffset <= fileSize else {
             throw .truncated(path: path, offset: end, reading: "the padding before the tensor data", fileSize: fileSize)
         }
         let dataBytes = fileSize - dataOffset
@@ -136,8 +192,9 @@ private struct Parser {
             // A download cut short usually still has a whole header: catch it by the last tensor's end.
             let (end, overflow) = t.offset.addingReportingOverflow(t.bytes ?? 0)
             if overflow || end > dataBytes {
+                let (last, beyond) = dataOffset.addingReportingOverflow(end)
                 throw .truncated(path: path, offset: fileSize,
-                                 reading: "the data of tensor \(t.name) (\(t.type), ends at byte \(overflow ? "beyond 2^64" : String(dataOffset + end)))",
+                                 reading: "the data of tensor \(t.name) (\(t.type), ends at byte \(overflow || beyond ? "beyond 2^64" : String(last)))",
                                  fileSize: fileSize)
             }
         }
@@ -154,10 +211,11 @@ private struct Parser {
         return UInt64(try source.u32(what()))
     }
 
-    func string(limit: UInt64, _ what: @autoclosure () -> String) throws(GGUFError) -> String {
+    mutating func string(limit: UInt64, _ what: @autoclosure () -> String) throws(GGUFError) -> String {
         let at = source.offset
         let length = try count("the length of \(what())")
         try checkLength(length, at: at, limit: limit, what())
+        try keep(length, at: at, what())
         let bytes = try source.bytes(Int(length), what())
         // Invalid UTF-8 becomes U+FFFD: a mangled token or template must not make the file unreadable.
         return String(decoding: bytes, as: UTF8.self)
@@ -183,271 +241,12 @@ private struct Parser {
         }
         return type
     }
-
-    // MARK: Values
-
-    mutating func value(_ type: GGUFValueType, depth: Int, _ what: @autoclosure () -> String) throws(GGUFError) -> GGUFValue {
-        switch type {
-        case .uint8: return .uint8(try source.u8(what()))
-        case .int8: return .int8(Int8(bitPattern: try source.u8(what())))
-        case .uint16: return .uint16(try source.u16(what()))
-        case .int16: return .int16(Int16(bitPattern: try source.u16(what())))
-        case .uint32: return .uint32(try source.u32(what()))
-        case .int32: return .int32(Int32(bitPattern: try source.u32(what())))
-        case .float32: return .float32(Float(bitPattern: try source.u32(what())))
-        case .bool: return .bool(try source.u8(what()) != 0)
-        case .string: return .string(try string(limit: limits.stringBytes, what()))
-        case .uint64: return .uint64(try source.u64(what()))
-        case .int64: return .int64(Int64(bitPattern: try source.u64(what())))
-        case .float64: return .float64(Double(bitPattern: try source.u64(what())))
-        case .array: return try array(depth: depth + 1, what())
-        }
-    }
-
-    mutating func array(depth: Int, _ what: @autoclosure () -> String) throws(GGUFError) -> GGUFValue {
-        let start = source.offset
-        guard depth <= limits.nesting else {
-            throw .invalidValue(path: path, offset: start, what: what(),
-                                detail: "arrays nested more than \(limits.nesting) deep")
-        }
-        let elementType = try valueType(try source.u32("the element type of \(what())"), at: start, "the element type of \(what())")
-        let countOffset = source.offset
-        let count = try count("the element count of \(what())")
-        let minElement = minimumSize(of: elementType)
-        if count > fileSize / minElement {
-            throw .absurdLength(path: path, offset: countOffset, what: "the element count of \(what())", length: count,
-                                limit: fileSize / minElement)
-        }
-        if count > (fileSize - source.offset) / minElement {
-            throw .truncated(path: path, offset: source.offset,
-                             reading: "\(what()) (\(count) elements of \(elementType))", fileSize: fileSize)
-        }
-        if count <= limits.keptArrayCount, keptElements + count <= limits.keptElementsTotal {
-            keptElements += count
-            var values: [GGUFValue] = []
-            values.reserveCapacity(Int(count))
-            for i in 0..<count {
-                values.append(try value(elementType, depth: depth, "\(what())[\(i)]"))
-            }
-            return .array(elementType, values)
-        }
-        try skipElements(elementType, count: count, depth: depth, what())
-        return .skippedArray(elementType, count: count)
-    }
-
-    /// Moves past `count` elements without decoding them: one jump for fixed-size types, a length read
-    /// and a jump per string, recursion for nested arrays.
-    mutating func skipElements(_ type: GGUFValueType, count: UInt64, depth: Int, _ what: @autoclosure () -> String) throws(GGUFError) {
-        if let size = type.fixedSize {
-            // count * size fits: the caller checked count <= (bytes left) / size.
-            try source.skip(count * size, what())
-            return
-        }
-        for i in 0..<count {
-            switch type {
-            case .string:
-                let at = source.offset
-                let length = try self.count("the length of \(what())[\(i)]")
-                try checkLength(length, at: at, limit: fileSize, "\(what())[\(i)]")
-                try source.skip(length, "\(what())[\(i)]")
-            default:
-                let start = source.offset
-                guard depth + 1 <= limits.nesting else {
-                    throw .invalidValue(path: path, offset: start, what: "\(what())[\(i)]",
-                                        detail: "arrays nested more than \(limits.nesting) deep")
-                }
-                let inner = try valueType(try source.u32("the element type of \(what())[\(i)]"), at: start,
-                                          "the element type of \(what())[\(i)]")
-                let countOffset = source.offset
-                let n = try self.count("the element count of \(what())[\(i)]")
-                let minElement = minimumSize(of: inner)
-                if n > fileSize / minElement {
-                    throw .absurdLength(path: path, offset: countOffset, what: "the element count of \(what())[\(i)]",
-                                        length: n, limit: fileSize / minElement)
-                }
-                if n > (fileSize - source.offset) / minElement {
-                    throw .truncated(path: path, offset: source.offset,
-                                     reading: "\(what())[\(i)] (\(n) elements of \(inner))", fileSize: fileSize)
-                }
-                try skipElements(inner, count: n, depth: depth + 1, "\(what())[\(i)]")
-            }
-        }
-    }
-
-    /// The fewest bytes one element can take: strings and arrays at least carry their length or header.
-    func minimumSize(of type: GGUFValueType) -> UInt64 {
-        if let size = type.fixedSize { return size }
-        switch type {
-        case .string: return wide ? 8 : 4
-        default: return wide ? 12 : 8
-        }
-    }
-
-    // MARK: Alignment and tensors
-
-    func alignment(_ metadata: [String: GGUFValue]) throws(GGUFError) -> UInt64 {
-        guard let value = metadata["general.alignment"] else { return 32 }
-        // llama.cpp insists on u32 and a power of two; a file it refuses must not pass here.
-        guard case .uint32(let a) = value, a != 0, a & (a - 1) == 0 else {
-            throw .invalidValue(path: path, offset: 0, what: "metadata key general.alignment",
-                                detail: "expected a u32 power of two, found \(value)")
-        }
-        return UInt64(a)
-    }
-
-    func tensorInfo(index: UInt64, alignment: UInt64) throws(GGUFError) -> GGUFTensorInfo {
-        let start = source.offset
-        let name = try string(limit: limits.keyBytes, "the name of tensor \(index)")
-        let dimsOffset = source.offset
-        let nDims = try source.u32("the dimension count of tensor \(name)")
-        // GGML_MAX_DIMS is 4: llama.cpp rejects more, and a garbage count must not drive a loop.
-        guard nDims <= 4 else {
-            throw .invalidValue(path: path, offset: dimsOffset, what: "tensor \(name)", detail: "\(nDims) dimensions (at most 4)")
-        }
-        var dims: [UInt64] = []
-        var elements: UInt64 = 1
-        for d in 0..<nDims {
-            let dim: UInt64
-            if wide {
-                dim = try source.u64("dimension \(d) of tensor \(name)")
-            } else {
-                dim = UInt64(try source.u32("dimension \(d) of tensor \(name)"))
-            }
-            let (product, overflow) = elements.multipliedReportingOverflow(by: dim)
-            if overflow || product > fileSize.saturatingMultiply(256) {
-                // No tensor stored in this file can have more elements than ~bits in it.
-                throw .absurdLength(path: path, offset: dimsOffset, what: "the element count of tensor \(name)",
-                                    length: overflow ? UInt64.max : product, limit: fileSize.saturatingMultiply(256))
-            }
-            elements = product
-            dims.append(dim)
-        }
-        let type = GGMLType(rawValue: try source.u32("the type of tensor \(name)"))
-        if let block = type.blockSize, let first = dims.first, first % block != 0 {
-            throw .invalidValue(path: path, offset: start, what: "tensor \(name)",
-                                detail: "row of \(first) elements is not a multiple of the \(type) block size \(block)")
-        }
-        let offsetAt = source.offset
-        let offset = try source.u64("the data offset of tensor \(name)")
-        guard offset % alignment == 0 else {
-            throw .invalidValue(path: path, offset: offsetAt, what: "tensor \(name)",
-                                detail: "data offset \(offset) is not a multiple of the alignment \(alignment)")
-        }
-        return GGUFTensorInfo(name: name, dimensions: dims, type: type, offset: offset)
-    }
 }
 
 extension UInt64 {
-    fileprivate func saturatingMultiply(_ other: UInt64) -> UInt64 {
+    func saturatingMultiply(_ other: UInt64) -> UInt64 {
         let (r, o) = multipliedReportingOverflow(by: other)
         return o ? .max : r
     }
 }
 
-// MARK: - File access
-
-/// A read-only file seen through a window of at most 1 MiB, refilled with `pread` as the cursor moves.
-/// Owned by one parse on one thread.
-private final class FileWindow {
-    static let windowSize = 1 << 20
-
-    let path: String
-    let fileSize: UInt64
-    private let fd: Int32
-    private(set) var offset: UInt64 = 0
-    private var window: [UInt8] = []
-    private var windowStart: UInt64 = 0
-
-    init(path: String) throws(GGUFError) {
-        self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .cannotOpen(path: path, reason: Self.errnoText()) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let reason = Self.errnoText()
-            close(fd)
-            throw .cannotOpen(path: path, reason: reason)
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            close(fd)
-            throw .cannotOpen(path: path, reason: (info.st_mode & S_IFMT) == S_IFDIR ? "it is a directory" : "not a regular file")
-        }
-        self.fd = fd
-        self.fileSize = UInt64(info.st_size)
-    }
-
-    deinit { close(fd) }
-
-    static func errnoText() -> String { String(cString: strerror(errno)) }
-
-    /// Up to the first `n` bytes of the file, for telling what it is.
-    func prefix(_ n: Int) throws(GGUFError) -> [UInt8] {
-        let available = Int(min(UInt64(n), fileSize))
-        if available == 0 { return [] }
-        try load(at: 0, count: available, "the header")
-        return Array(window[0..<available])
-    }
-
-    /// Makes the window cover `count` bytes from `at` (which the caller has checked exist).
-    private func load(at: UInt64, count: Int, _ what: @autoclosure () -> String) throws(GGUFError) {
-        if at >= windowStart, at + UInt64(count) <= windowStart + UInt64(window.count) { return }
-        let size = Int(min(UInt64(max(count, Self.windowSize)), fileSize - at))
-        var buffer = [UInt8](repeating: 0, count: size)
-        var filled = 0
-        var failure: Int32 = 0
-        buffer.withUnsafeMutableBytes { raw in
-            while filled < size {
-                let n = pread(fd, raw.baseAddress! + filled, size - filled, off_t(at) + off_t(filled))
-                if n > 0 { filled += n; continue }
-                if n < 0, errno == EINTR { continue }
-                failure = n < 0 ? errno : 0
-                return
-            }
-        }
-        if filled < count {
-            if failure != 0 {
-                throw .cannotOpen(path: path, reason: "read error at offset \(at + UInt64(filled)) while reading \(what()): \(String(cString: strerror(failure)))")
-            }
-            // The file shrank under us (a copy being overwritten): say so as a truncation.
-            throw .truncated(path: path, offset: at + UInt64(filled), reading: what(), fileSize: at + UInt64(filled))
-        }
-        if filled < size { buffer.removeLast(size - filled) }
-        window = buffer
-        windowStart = at
-    }
-
-    /// The next `count` bytes; a truncation error names `what` when the file ends first.
-    func bytes(_ count: Int, _ what: @autoclosure () -> String) throws(GGUFError) -> ArraySlice<UInt8> {
-        guard UInt64(count) <= fileSize - offset else {
-            throw .truncated(path: path, offset: offset, reading: what(), fileSize: fileSize)
-        }
-        try load(at: offset, count: count, what())
-        let start = Int(offset - windowStart)
-        offset += UInt64(count)
-        return window[start..<start + count]
-    }
-
-    func skip(_ count: UInt64, _ what: @autoclosure () -> String) throws(GGUFError) {
-        guard count <= fileSize - offset else {
-            throw .truncated(path: path, offset: offset, reading: what(), fileSize: fileSize)
-        }
-        offset += count
-    }
-
-    private func integer<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String) throws(GGUFError) -> T {
-        let size = MemoryLayout<T>.size
-        guard UInt64(size) <= fileSize - offset else {
-            throw .truncated(path: path, offset: offset, reading: what(), fileSize: fileSize)
-        }
-        try load(at: offset, count: size, what())
-        let start = Int(offset - windowStart)
-        offset += UInt64(size)
-        let raw = window.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: start, as: T.self) }
-        return T(littleEndian: raw)
-    }
-
-    func u8(_ what: @autoclosure () -> String) throws(GGUFError) -> UInt8 { try integer(UInt8.self, what()) }
-    func u16(_ what: @autoclosure () -> String) throws(GGUFError) -> UInt16 { try integer(UInt16.self, what()) }
-    func u32(_ what: @autoclosure () -> String) throws(GGUFError) -> UInt32 { try integer(UInt32.self, what()) }
-    func u64(_ what: @autoclosure () -> String) throws(GGUFError) -> UInt64 { try integer(UInt64.self, what()) }
-}

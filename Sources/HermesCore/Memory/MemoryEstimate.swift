@@ -56,7 +56,8 @@ public struct MemoryEstimate: Sendable, Equatable {
 
         public init(fixedBytes: UInt64, fraction: Double) {
             self.fixedBytes = fixedBytes
-            self.fraction = max(0, fraction)
+            // A fraction above 100% or not a number is no reserve anyone meant; keep the arithmetic finite.
+            self.fraction = fraction.isNaN ? 0 : min(max(0, fraction), 1)
         }
 
         public static let `default` = Reserve(fixedBytes: 512 * MemoryEstimate.MiB, fraction: 0.05)
@@ -64,7 +65,7 @@ public struct MemoryEstimate: Sendable, Equatable {
         public static let none = Reserve(fixedBytes: 0, fraction: 0)
 
         func bytes(for modelBytes: UInt64) -> UInt64 {
-            fixedBytes + UInt64((Double(modelBytes) * fraction).rounded(.up))
+            .saturatingSum(fixedBytes, UInt64(clampingDouble: (Double(modelBytes) * fraction).rounded(.up)))
         }
     }
 
@@ -90,7 +91,8 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// The part that lives in host memory: CPU layers and, on the CPU, everything.
     public let hostBytes: UInt64
 
-    public var totalBytes: UInt64 { weightsBytes + kvCacheBytes + overheadBytes }
+    /// Saturates at 2^64 - 1 bytes (a hostile header), which fits nowhere.
+    public var totalBytes: UInt64 { .saturatingSum(.saturatingSum(weightsBytes, kvCacheBytes), overheadBytes) }
     /// What each slot gets: context / slots.
     public var contextPerSlot: Int { context / max(slots, 1) }
     public var runsOnCPU: Bool { gpuLayers == 0 }
@@ -103,7 +105,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     public init(model: GGUFModelInfo, context: Int = 0, slots: Int = 1, kvCacheType: KVCacheType = .f16,
                 gpuLayers: GPULayers = .all, reserve: Reserve = .default) {
         let blocks = max(model.blockCount, 0)
-        let ctx = context > 0 ? context : model.contextLength
+        let ctx = context > 0 ? context : max(model.contextLength, 0)
         let onGPU: Int
         switch gpuLayers {
         case .all: onGPU = blocks
@@ -120,21 +122,23 @@ public struct MemoryEstimate: Sendable, Equatable {
         self.kvBytesPerToken = Double(model.kvElementsPerToken()) * kvCacheType.bytesPerElement
         let kv = Self.kvCacheBytes(model: model, context: ctx, type: kvCacheType)
         self.kvCacheBytes = kv
-        self.overheadBytes = reserve.bytes(for: model.weightsBytes + kv)
+        let modelBytes = UInt64.saturatingSum(model.weightsBytes, kv)
+        self.overheadBytes = reserve.bytes(for: modelBytes)
+        let total = UInt64.saturatingSum(modelBytes, overheadBytes)
 
         // llama.cpp offloads the LAST n layers, so per-layer KV heads are summed over those.
         let gpuRange = (blocks - onGPU)..<blocks
         let deviceKV = Self.kvCacheBytes(model: model, context: ctx, type: kvCacheType, layers: gpuRange)
-        let deviceWeights = blocks == 0 ? 0 : UInt64((Double(model.weightsBytes) * Double(onGPU) / Double(blocks)).rounded())
+        let deviceWeights = blocks == 0 ? 0 : UInt64(clampingDouble: (Double(model.weightsBytes) * Double(onGPU) / Double(blocks)).rounded())
         if onGPU == 0 {
             deviceBytes = 0
         } else {
             // The fixed reserve goes where the compute graph runs; the proportional part follows the layers.
-            let proportional = UInt64((Double(deviceWeights + deviceKV) * reserve.fraction).rounded(.up))
-            deviceBytes = min(deviceWeights + deviceKV + reserve.fixedBytes + proportional,
-                              model.weightsBytes + kv + overheadBytes)
+            let deviceModel = UInt64.saturatingSum(deviceWeights, deviceKV)
+            let proportional = UInt64(clampingDouble: (Double(deviceModel) * reserve.fraction).rounded(.up))
+            deviceBytes = min(.saturatingSum(.saturatingSum(deviceModel, reserve.fixedBytes), proportional), total)
         }
-        hostBytes = model.weightsBytes + kv + overheadBytes - deviceBytes
+        hostBytes = .saturatingDifference(total, deviceBytes)
     }
 
     /// KV cache bytes for `context` tokens over `layers` (all by default):
@@ -142,7 +146,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     public static func kvCacheBytes(model: GGUFModelInfo, context: Int, type: KVCacheType = .f16,
                                     layers: Range<Int>? = nil) -> UInt64 {
         let elements = Double(max(context, 0)) * Double(model.kvElementsPerToken(layers: layers))
-        return UInt64((elements * type.bytesPerElement).rounded(.up))
+        return UInt64(clampingDouble: (elements * type.bytesPerElement).rounded(.up))
     }
 
     /// `weights 13.4 GiB + KV cache 24.0 GiB for 65536 ctx (4 slots x 16384) + 2.4 GiB overhead`.
@@ -166,12 +170,12 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// and host share the pool (CPU, or an APU's GTT).
     public func largestContext(fitting available: UInt64, kvCacheType type: KVCacheType? = nil) -> Int? {
         let perToken = type.map { kvBytesPerToken / kvCacheType.bytesPerElement * $0.bytesPerElement } ?? kvBytesPerToken
-        guard available > reserve.fixedBytes else { return nil }
+        guard available > reserve.fixedBytes, perToken.isFinite else { return nil }
         // total = W + k*c + fixed + fraction*(W + k*c)  <=  available
         let budget = Double(available - reserve.fixedBytes) / (1 + reserve.fraction) - Double(weightsBytes)
         guard budget > 0 else { return nil }
         guard perToken > 0 else { return context }
-        let tokens = Int(min(budget / perToken, Double(Int32.max)))
+        let tokens = Int(clampingDouble: min(budget / perToken, Double(Int32.max)))
         let padded = tokens / 256 * 256
         return padded >= 256 ? padded : nil
     }
