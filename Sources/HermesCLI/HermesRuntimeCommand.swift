@@ -20,6 +20,7 @@ public struct HermesRuntimeCommand: AsyncParsableCommand {
             ServiceCommand.self,
             ReloadCommand.self,
             RouteCommand.self,
+            KeeperCommand.self,
         ]
     )
 
