@@ -68,7 +68,7 @@ public enum Daemon {
         if !stopped.isEmpty { logger.notice("stopped servers whose profile is gone", metadata: ["profiles": "\(stopped)"]) }
 
         let gpu = GPUService(monitor: monitor, registry: registry, logger: logger)
-        let (front, frontServices) = FrontWiring.make(config: config, registry: registry, paths: paths, logger: logger)
+        let (front, frontServices) = FrontWiring.make(config: config, registry: registry, gpu: gpu, paths: paths, logger: logger)
         let reloader = Reloader(paths: paths, registry: registry, front: front, logger: logger)
 
         // The control socket: a stale file from a dead daemon is ours to remove (we hold the lock).

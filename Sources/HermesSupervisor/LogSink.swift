@@ -1,5 +1,7 @@
+import CoreMetrics
 import Foundation
 import HermesCore
+import Logging
 
 /// A server's log file as the daemon sees it. The server writes to the file itself (its keeper opened it
 /// with O_APPEND and handed it over as stdout and stderr), so no process of ours sits between a server
@@ -14,6 +16,10 @@ public final class LogSink: @unchecked Sendable {
     public let file: URL
     private let settings: LogSettings
     private let lock = NSLock()
+    /// Notes that could not be written (a full disk): `hermes_events_dropped_total{log="server"}`, one
+    /// daemon log line when writing starts failing and one when it works again. (The server's own output
+    /// goes to the file without us, so only the server could see its writes fail.)
+    public let failures = WriteFailureTally()
 
     public init(file: URL, settings: LogSettings) throws {
         self.file = file
@@ -36,10 +42,24 @@ public final class LogSink: @unchecked Sendable {
         lock.withLock {
             LogRotation.rotateIfNeeded(path: file.path, settings: settings)
             let fd = open(file.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return }
-            defer { close(fd) }
             let line = Array("[hermes-runtime] \(text)\n".utf8)
-            _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let written = fd < 0 ? -1 : line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let error = written == line.count ? nil : errno
+            if fd >= 0 { close(fd) }
+            if error != nil { Counter(label: "hermes_events_dropped_total", dimensions: [("log", "server")]).increment() }
+            report(failures.record(ok: error == nil), error: error)
+        }
+    }
+
+    private func report(_ transition: WriteFailureTally.Transition, error: Int32?) {
+        let logger = Logger(label: "hermes-runtime.logs")
+        switch transition {
+        case .none: break
+        case .startedFailing:
+            logger.error("a server log cannot be written; counting lost lines in hermes_events_dropped_total",
+                         metadata: ["file": "\(file.path)", "error": "\(error.map { String(cString: strerror($0)) } ?? "-")"])
+        case .recovered(let lost):
+            logger.notice("a server log is written again", metadata: ["file": "\(file.path)", "lost": "\(lost)"])
         }
     }
 
