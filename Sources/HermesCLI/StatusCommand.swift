@@ -52,7 +52,7 @@ struct StatusCommand: AsyncParsableCommand {
             return
         }
         if let daemon {
-            print("daemon pid \(daemon.pid), up \(formatDuration(Date().timeIntervalSince(daemon.startedAt))), front \(daemon.front ?? (daemon.frontError.map { "not serving: \($0)" } ?? "off"))")
+            print("daemon pid \(daemon.pid)\(daemon.stopping == true ? " STOPPING (draining, then stopping every server)" : ""), up \(formatDuration(Date().timeIntervalSince(daemon.startedAt))), front \(daemon.front ?? (daemon.frontError.map { "not serving: \($0)" } ?? "off"))")
         } else {
             print("daemon not running (`hermes-runtime start PROFILE` starts it)")
         }
@@ -61,8 +61,9 @@ struct StatusCommand: AsyncParsableCommand {
             let uptime = s.readyAt.map { formatDuration(Date().timeIntervalSince($0)) } ?? "-"
             return [s.profile, s.phase.rawValue, s.pid.map(String.init) ?? "-", s.port.map { "\(s.host ?? ""):\($0)" } ?? "-",
                     slots, s.contextPerSlot.map(String.init) ?? "-", s.residentBytes.map(ByteCount.format) ?? "-",
-                    s.gpuBytes.map(ByteCount.format) ?? "-", uptime, String(s.restarts), s.lastError ?? ""]
+                    s.gpuBytes.map(ByteCount.format) ?? "-", uptime, String(s.restarts), s.adopted == true ? "yes" : "-", s.lastError ?? ""]
         }
-        printTable(["PROFILE", "STATE", "PID", "ADDRESS", "SLOTS", "CTX/SLOT", "RSS", "GPU", "UPTIME", "RESTARTS", "LAST ERROR"], rows)
+        // ADOPTED: taken over from an earlier daemon (after a crash or `daemon restart`), model never reloaded.
+        printTable(["PROFILE", "STATE", "PID", "ADDRESS", "SLOTS", "CTX/SLOT", "RSS", "GPU", "UPTIME", "RESTARTS", "ADOPTED", "LAST ERROR"], rows)
     }
 }

@@ -9,6 +9,14 @@ public struct LlamaServerCommand: Sendable, Equatable, Codable {
     public var host: String
     public var port: Int
 
+    public init(executable: String, arguments: [String], environment: [String: String], host: String, port: Int) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.host = host
+        self.port = port
+    }
+
     /// `KEY=value ... /path/llama-server -m ...`, quoted for a POSIX shell.
     public var shellLine: String {
         let env = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuote($0.value))" }
