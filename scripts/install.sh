@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
     --uninstall) uninstall=1; shift ;;
     --no-service) service=0; shift ;;
     --binary) binary="${2:?--binary needs a path}"; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) say "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
