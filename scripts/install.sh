@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
     --uninstall) uninstall=1; shift ;;
     --no-service) service=0; shift ;;
     --binary) binary="${2:?--binary needs a path}"; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) say "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -52,7 +52,10 @@ fi
 
 mkdir -p "$prefix/bin"
 # Copy then rename: a running daemon keeps its old inode, and no one ever runs a half-written file.
-cp "$binary" "$dest.new" && chmod 755 "$dest.new" && mv -f "$dest.new" "$dest"
+# Debug info is most of a release binary (175 MB -> 112 MB); symbols stay, so a crash backtrace keeps its names.
+cp "$binary" "$dest.new" && chmod 755 "$dest.new"
+if command -v strip >/dev/null; then strip --strip-debug "$dest.new"; fi
+mv -f "$dest.new" "$dest"
 say "installed $dest: $("$dest" --version)"
 
 shells=(bash zsh fish)

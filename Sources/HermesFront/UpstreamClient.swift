@@ -258,7 +258,7 @@ final class UpstreamConnection: Sendable {
     /// Writes the request in one flush and arms the first-byte deadline, on the connection's loop.
     func start(_ exchange: Exchange, head: HTTPRequestHead, body: ByteBuffer?, firstByteTimeout: TimeAmount) {
         let loop = channel.eventLoop
-        let work = { [self] in
+        let work: @Sendable () -> Void = { [self] in
             let handler = self.handler.value
             handler.begin(exchange, firstByteTimeout: firstByteTimeout)
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
