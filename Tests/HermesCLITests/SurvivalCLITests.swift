@@ -210,7 +210,12 @@ import Testing
         #expect(t.adopted == true)
         for p in streams { p.waitUntilExit() }
         #expect(streams.allSatisfy { $0.terminationStatus == 0 })
-        let answer = await web.http("POST", "http://127.0.0.1:\(frontPort)/v1/chat/completions", body: Self.chat)
+        // On a loaded 2-core box a CPU server can miss the front's first-byte deadline ("demo:timeout"):
+        // that is load, not the restart, so a request gets three tries.
+        var answer = await web.http("POST", "http://127.0.0.1:\(frontPort)/v1/chat/completions", body: Self.chat)
+        for _ in 0..<2 where answer.status != 200 && answer.body.contains("demo:timeout") {
+            answer = await web.http("POST", "http://127.0.0.1:\(frontPort)/v1/chat/completions", body: Self.chat)
+        }
         #expect(answer.status == 200, "\(answer.body)")
     }
 
