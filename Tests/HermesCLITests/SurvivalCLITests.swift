@@ -210,7 +210,12 @@ import Testing
         #expect(t.adopted == true)
         for p in streams { p.waitUntilExit() }
         #expect(streams.allSatisfy { $0.terminationStatus == 0 })
-        let answer = await web.http("POST", "http://127.0.0.1:\(frontPort)/v1/chat/completions", body: Self.chat)
+        // On a loaded 2-core box a CPU server can miss the front's first-byte deadline ("demo:timeout"):
+        // that is load, not the restart, so a request gets three tries.
+        var answer = await web.http("POST", "http://127.0.0.1:\(frontPort)/v1/chat/completions", body: Self.chat)
+        for _ in 0..<2 where answer.status != 200 && answer.body.contains("demo:timeout") {
+            answer = await web.http("POST", "http://127.0.0.1:\(frontPort)/v1/chat/completions", body: Self.chat)
+        }
         #expect(answer.status == 200, "\(answer.body)")
     }
 
@@ -229,6 +234,52 @@ import Testing
             #expect(start.status == 0, "round \(i): \(start.output)")
             if start.status != 0 { break }
         }
+    }
+
+    @Test func sigtermToTheServiceStopsEverything() async throws {
+        let port = TestEnvironment.freePort()
+        let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: port)])
+        let cli = try CLIRunner(configRoot: root)
+        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        #expect(try await cli.run(["start", "demo"]).status == 0)
+        let s = try await status(cli)
+        let guardPid = try #require(s.daemon?.guardPid), daemonPid = try #require(s.daemon?.pid)
+        let server = try #require(s.servers.first)
+        let pid = try #require(server.pid), keeper = try #require(server.keeperPid)
+        // What `systemctl --user stop` does (KillMode=mixed: SIGTERM to the main process, the guard).
+        kill(guardPid, SIGTERM)
+        for p in [pid, keeper, daemonPid, guardPid] {
+            #expect(await TestEnvironment.eventually(timeout: 20) { !TestEnvironment.isAlive(p) }, "pid \(p) outlived SIGTERM to the service")
+        }
+    }
+
+    @Test func serveStartRetriesAProfileWhosePortWasBusy() async throws {
+        let holder = PortHolder()
+        let profile = try TestEnvironment.demoProfile(port: holder.port)
+            .replacingOccurrences(of: "  backoff: [0.2]", with: "  backoff: [0.5]\n  max_restarts: 60")
+        let root = try TestEnvironment.configRoot(profiles: ["demo": profile])
+        let cli = try CLIRunner(configRoot: root)
+        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        // As systemd runs it: in the foreground, the profile named on the command line.
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: cli.binary)
+        serve.arguments = ["serve", "--start", "demo"]
+        serve.environment = cli.environment
+        serve.standardOutput = FileHandle.nullDevice
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        var seen: Status.Server?
+        #expect(await TestEnvironment.eventually(timeout: 30) {
+            seen = try? await server(cli, "demo")
+            return seen?.lastError?.contains("is in use") == true
+        }, "\(String(describing: seen))")
+        holder.close()
+        #expect(await TestEnvironment.eventually(timeout: 60) {
+            seen = try? await server(cli, "demo")
+            return seen?.phase == "ready"
+        }, "\(String(describing: seen))")
+        _ = try await cli.run(["daemon", "stop"])
+        #expect(await TestEnvironment.eventually(timeout: 20) { !serve.isRunning })
     }
 
     @Test func daemonStopReturnsWithinTheDrainLimitAndTellsTheTruth() async throws {
