@@ -64,11 +64,22 @@ struct StatusCommand: AsyncParsableCommand {
                     s.gpuBytes.map(formatBytes) ?? "-", uptime, String(s.restarts), s.lastError ?? ""]
         }
         printTable(["PROFILE", "STATE", "PID", "ADDRESS", "SLOTS", "CTX/SLOT", "RSS", "GPU", "UPTIME", "RESTARTS", "LAST ERROR"], rows)
+        let shown = Set(servers.map(\.profile))
+        if let models = daemon?.models?.filter({ shown.contains($0.profile) }), !models.isEmpty {
+            print("")
+            printTable(["PROFILE", "LOAD", "IN FLIGHT", "LAST USE", "IDLE", "UNLOADS"], models.map { m in
+                let unloads = m.unloadsAt.map { "in " + formatDuration(max(0, $0.timeIntervalSinceNow)) }
+                    ?? (m.idleUnloadSeconds > 0 ? "not while busy" : "never")
+                return [m.profile, m.load + (m.pinned ? ", pinned" : ""), String(m.inFlight),
+                        formatDuration(max(0, -m.lastUse.timeIntervalSinceNow)) + " ago", formatDuration(m.idleSeconds), unloads]
+            })
+        }
     }
 }
 
 func formatDuration(_ seconds: Double) -> String {
-    let s = Int(seconds)
+    // Figures come from the daemon: never trap on one out of range.
+    let s = seconds.isFinite ? Int(min(max(seconds, 0), 1e9)) : 0
     if s < 60 { return "\(s)s" }
     if s < 3600 { return "\(s / 60)m\(s % 60)s" }
     return "\(s / 3600)h\((s % 3600) / 60)m"

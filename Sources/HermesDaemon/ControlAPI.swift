@@ -17,6 +17,7 @@ enum ControlAPI {
             var status = DaemonStatus(pid: getpid(), startedAt: daemon.startedAt, configRoot: daemon.configRoot,
                                       front: daemon.front.error == nil ? daemon.front.url : nil, servers: servers)
             status.frontError = daemon.front.error
+            status.models = await daemon.onDemand.usageReport()
             return json(status)
         }
         router.get("/v1/profiles/:name") { _, context in
@@ -44,6 +45,13 @@ enum ControlAPI {
                 return json(ControlError(message: "profile '\(name)' is not running"), status: .notFound)
             }
             return json(s)
+        }
+        router.post("/v1/profiles/:name/unload") { request, context in
+            let name = try context.parameters.require("name")
+            let force = request.uri.queryParameters.get("force") == "1"
+            let (ok, message) = await daemon.onDemand.unloadByHand(name, force: force)
+            guard ok else { return json(ControlError(message: message), status: .conflict) }
+            return json(["unloaded": name])
         }
         router.post("/v1/stop-all") { _, _ in
             await registry.stopAll()
@@ -73,9 +81,12 @@ final class DaemonInfo: Sendable {
     let front: FrontHandle
     let gpu: GPUService
     let reloader: Reloader
+    let onDemand: OnDemandManager
     let requestShutdown: @Sendable () -> Void
 
-    init(configRoot: String, front: FrontHandle, gpu: GPUService, reloader: Reloader, requestShutdown: @escaping @Sendable () -> Void) {
+    init(configRoot: String, front: FrontHandle, gpu: GPUService, reloader: Reloader, onDemand: OnDemandManager,
+         requestShutdown: @escaping @Sendable () -> Void) {
+        self.onDemand = onDemand
         self.configRoot = configRoot
         self.front = front
         self.gpu = gpu

@@ -37,13 +37,17 @@ public enum Daemon {
         let monitor = GPUMonitor.forProcess(environment: ProcessInfo.processInfo.environment)
         let registry = SupervisorRegistry(config: config, planner: planner, fitCheck: MemoryFit.check(monitor: monitor), logger: logger)
         let gpu = GPUService(monitor: monitor, registry: registry, logger: logger)
-        let (front, frontServices) = FrontWiring.make(config: config, registry: registry, paths: paths, logger: logger)
-        let reloader = Reloader(paths: paths, registry: registry, front: front, logger: logger)
+        let manager = OnDemandManager(registry: registry, config: config, memory: ModelMemoryProbe.live(monitor: monitor),
+                                      events: ModelEvents(paths: paths, settings: config.runtime.logs), logger: logger)
+        let (front, frontServices) = FrontWiring.make(config: config, runtime: OnDemandRuntime(registry: registry, manager: manager),
+                                                      paths: paths, logger: logger)
+        if let f = front.front { await manager.attach(usage: { f.usage() }) }
+        let reloader = Reloader(paths: paths, registry: registry, front: front, manager: manager, logger: logger)
 
         // The control socket: a stale file from a dead daemon is ours to remove (we hold the lock).
         try? FileManager.default.removeItem(at: paths.controlSocket)
         let shutdown = ShutdownSwitch()
-        let info = DaemonInfo(configRoot: paths.configRoot.path, front: front, gpu: gpu, reloader: reloader,
+        let info = DaemonInfo(configRoot: paths.configRoot.path, front: front, gpu: gpu, reloader: reloader, onDemand: manager,
                               requestShutdown: { shutdown.trigger() })
         let control = Application(
             router: ControlAPI.router(registry: registry, daemon: info),
@@ -52,7 +56,7 @@ public enum Daemon {
 
         let starter = StartupService(registry: registry, profiles: options.startProfiles, logger: logger)
         // Shutdown runs in reverse: the front and control stop taking requests first, the servers last.
-        var services: [any Service] = [registry, gpu, starter]
+        var services: [any Service] = [registry, gpu, starter, OnDemandService(manager: manager, registry: registry, logger: logger)]
         services += frontServices
         services += [control, ReloadOnHangup(reloader: reloader, logger: logger)]
         let group = ServiceGroup(configuration: .init(
