@@ -102,11 +102,12 @@ public struct RuntimeSnapshot: Sendable, Equatable {
     /// Local profiles the front already waited `queue_wait` on: busy now means overflow.
     public var waitedForSlot: Set<String>
     /// What the runtime answered when asked to load an on-demand profile (see `Outcome.needsLoad`).
-    public var loads: [String: LoadAnswer] = [:]
+    public var loads: [String: LoadAnswer]
 
     public init(statuses: [String: LocalRuntimeStatus] = [:], inFlight: [String: Int] = [:],
-                exactPromptTokens: [String: Int] = [:], waitedForSlot: Set<String> = [])
+                exactPromptTokens: [String: Int] = [:], waitedForSlot: Set<String> = [], loads: [String: LoadAnswer] = [:])
     {
+        self.loads = loads
         self.statuses = statuses
         self.inFlight = inFlight
         self.exactPromptTokens = exactPromptTokens
