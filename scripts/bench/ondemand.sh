@@ -19,6 +19,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'echo "failed at line $LINENO" >&2; tail -20 "$WORK/daemon.log" >&2; cat "$WORK/root/state/model-events.jsonl" >&2 || true' ERR
 
 # A gfx1151 with a 512 MiB carve-out and 1200 MiB of GTT: one ~780 MiB model fits, two do not.
 dev="$WORK/sys/class/drm/card0/device"; mkdir -p "$dev"
@@ -34,8 +35,14 @@ export HERMES_RUNTIME_HOME="$WORK/root" HERMES_RUNTIME_SYSFS_ROOT="$WORK/sys" HE
 "$HERMES" serve >"$WORK/daemon.log" 2>&1 &
 until curl -sf -o /dev/null "http://127.0.0.1:$front/health"; do sleep 0.05; done
 
-chat() { curl -sf -o /dev/null -w '%{time_total}' -H 'Content-Type: application/json' \
-  -d "{\"model\":\"$1\",\"messages\":[{\"role\":\"user\",\"content\":\"Say hi\"}],\"max_tokens\":1}" "$2/v1/chat/completions"; }
+chat() {
+  local out code
+  out=$(curl -s -o "$WORK/reply" -w '%{http_code} %{time_total}' -H 'Content-Type: application/json' \
+    -d "{\"model\":\"$1\",\"messages\":[{\"role\":\"user\",\"content\":\"Say hi\"}],\"max_tokens\":1}" "$2/v1/chat/completions")
+  code=${out%% *}
+  [ "$code" = 200 ] || { echo "request for $1 answered $code: $(head -c 400 "$WORK/reply")" >&2; return 1; }
+  echo "${out#* }"
+}
 now() { date +%s.%N; }
 
 echo "| run | by hand: launch + ready + first token | on demand: cold (load + first token) | warm | swap (evict + load + first token) |"
