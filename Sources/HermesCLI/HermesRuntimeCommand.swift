@@ -21,6 +21,7 @@ public struct HermesRuntimeCommand: AsyncParsableCommand {
             ServiceCommand.self,
             ReloadCommand.self,
             RouteCommand.self,
+            KeeperCommand.self,
         ]
     )
 

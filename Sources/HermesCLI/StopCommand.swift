@@ -45,31 +45,3 @@ struct StopCommand: AsyncParsableCommand {
         }
     }
 }
-
-/// `hermes-runtime daemon stop`: stops every server, then the daemon.
-struct DaemonCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "daemon", abstract: "Control the daemon itself.",
-                                                    subcommands: [DaemonStopCommand.self])
-}
-
-struct DaemonStopCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop every server and the daemon.")
-    @OptionGroup var global: GlobalOptions
-
-    func run() async throws {
-        let paths = global.paths()
-        let client = ControlClient(paths: paths)
-        guard await client.isRunning() else {
-            print("the daemon is not running")
-            return
-        }
-        let pid = (try? await client.call(.GET, "/v1/status", as: DaemonStatus.self))?.pid
-        _ = try await client.request(.POST, "/v1/shutdown")
-        for _ in 0..<600 {
-            if let pid, kill(pid, 0) != 0 { break }
-            if pid == nil, !(await client.isRunning()) { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        print("daemon stopped")
-    }
-}

@@ -10,6 +10,12 @@ public struct DaemonStatus: Codable, Sendable {
     public var front: String?
     /// Why the front is not serving, when it is not (its key unset, its port taken).
     public var frontError: String?
+    /// True while the daemon drains and stops: it still answers, `start` is refused.
+    public var stopping: Bool?
+    /// Seconds a stop waits for requests in flight (`daemon.drain_timeout`).
+    public var drainTimeout: Int?
+    /// The guard process that restarts this daemon when it dies.
+    public var guardPid: Int32?
     public var servers: [ServerStatus]
     /// Running servers' last use and idle unload (absent from older daemons).
     public var models: [ModelUsage]?

@@ -7,82 +7,177 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 
-/// `hermes-runtime serve`: one ServiceGroup holding the supervisors, the control API and the front.
+/// `hermes-runtime serve --worker`: one ServiceGroup holding the supervisors, the control API and the
+/// front. (`serve` itself is the guard, `DaemonGuard`, which runs this in a child and restarts it.)
 ///
-/// Shutdown (SIGTERM, SIGINT, or `POST /v1/shutdown`) runs in reverse order: the control API and the
-/// front stop taking requests, then every llama-server is stopped, then the process exits.
+/// Shutdown (SIGTERM, SIGINT, or `POST /v1/shutdown`) runs in reverse order: the front stops taking
+/// requests and drains (at most `daemon.drain_timeout` seconds, then what still streams is cut), every
+/// llama-server is stopped, and the control socket closes last, so `status` tells the truth until the
+/// end. `POST /v1/restart` does the same but leaves the servers to the next daemon.
 public enum Daemon {
     public struct Options: Sendable {
         public var llamaServerOverride: String?
         /// Profiles to start as soon as the daemon is up (the demo starts two).
         public var startProfiles: [String]
-        public init(llamaServerOverride: String? = nil, startProfiles: [String] = []) {
+        /// The binary that runs `keeper` (default: this one).
+        public var keeperExecutable: String?
+        public var clock: any SupervisorClock
+        public init(llamaServerOverride: String? = nil, startProfiles: [String] = [], keeperExecutable: String? = nil,
+                    clock: any SupervisorClock = SystemSupervisorClock()) {
             self.llamaServerOverride = llamaServerOverride
             self.startProfiles = startProfiles
+            self.keeperExecutable = keeperExecutable
+            self.clock = clock
         }
     }
 
-    public static func run(paths: RuntimePaths, options: Options, logger: Logger) async throws {
+    /// How the daemon ended.
+    public enum Outcome: Sendable {
+        /// Stopped on purpose, its servers with it.
+        case stopped
+        /// `daemon restart`: the servers run on for the next daemon to adopt.
+        case handedOff
+    }
+
+    /// The daemon's parts, built the same way for `serve` and for tests.
+    public struct Built: Sendable {
+        public let group: ServiceGroup
+        public let registry: SupervisorRegistry
+        public let adopted: [String]
+        let lock: DaemonLock
+    }
+
+    /// Takes the config root's lock, adopts the servers an earlier daemon left, and wires the services.
+    public static func build(paths: RuntimePaths, options: Options, logger: Logger) async throws -> Built {
+        // Everything the daemon creates (control socket, state, logs) is this user's alone.
+        umask(0o077)
         let lock = try DaemonLock(paths: paths)
-        defer { withExtendedLifetime(lock) {} }
         let config = try ConfigLoader.load(paths: paths)
         try FileManager.default.createDirectory(at: paths.logsDirectory, withIntermediateDirectories: true)
-
-        let reclaimed = await SupervisorRegistry.reclaimOrphans(paths: paths, logger: logger)
-        if !reclaimed.isEmpty { logger.notice("stopped servers left by an earlier daemon", metadata: ["profiles": "\(reclaimed)"]) }
 
         let planner = CommandPlanner(probe: DialectProbe(cacheDirectory: paths.dialectCacheDirectory),
                                      binaryOverride: options.llamaServerOverride)
         _ = DaemonMetrics.registry  // bootstrap metrics before anything makes a counter
         let monitor = GPUMonitor.forProcess(environment: ProcessInfo.processInfo.environment)
-        let registry = SupervisorRegistry(config: config, planner: planner, fitCheck: MemoryFit.check(monitor: monitor), logger: logger)
+        let keeper = KeeperLaunch(executable: options.keeperExecutable ?? selfExecutable(),
+                                  inheritedEnvironment: ProcessInfo.processInfo.environment, lease: config.runtime.daemon.lease)
+        let registry = SupervisorRegistry(config: config, planner: planner, fitCheck: MemoryFit.check(monitor: monitor),
+                                          keeper: keeper, clock: options.clock, logger: logger)
+        let (adopted, stopped) = await registry.adoptServers()
+        if !adopted.isEmpty { logger.notice("adopted servers left running by an earlier daemon", metadata: ["profiles": "\(adopted)"]) }
+        if !stopped.isEmpty { logger.notice("stopped servers whose profile is gone", metadata: ["profiles": "\(stopped)"]) }
+
         let gpu = GPUService(monitor: monitor, registry: registry, logger: logger)
         let manager = OnDemandManager(registry: registry, config: config, memory: ModelMemoryProbe.live(monitor: monitor),
                                       events: ModelEvents(paths: paths, settings: config.runtime.logs), logger: logger)
         let (front, frontServices) = FrontWiring.make(config: config, runtime: OnDemandRuntime(registry: registry, manager: manager),
-                                                      paths: paths, logger: logger)
+                                                      registry: registry, gpu: gpu, paths: paths, logger: logger)
         if let f = front.front { await manager.attach(usage: { f.usage() }) }
         let reloader = Reloader(paths: paths, registry: registry, front: front, manager: manager, logger: logger)
 
         // The control socket: a stale file from a dead daemon is ours to remove (we hold the lock).
         try? FileManager.default.removeItem(at: paths.controlSocket)
         let shutdown = ShutdownSwitch()
-        let info = DaemonInfo(configRoot: paths.configRoot.path, front: front, gpu: gpu, reloader: reloader, onDemand: manager,
+        let drain = config.runtime.daemon.drainTimeout
+        let info = DaemonInfo(configRoot: paths.configRoot.path, front: front, gpu: gpu, reloader: reloader, onDemand: manager, drainTimeout: drain,
                               requestShutdown: { shutdown.trigger() })
-        let control = Application(
-            router: ControlAPI.router(registry: registry, daemon: info),
-            configuration: .init(address: .unixDomainSocket(path: paths.controlSocket.path), serverName: "hermes-runtime-control"),
-            logger: logger)
-
-        let starter = StartupService(registry: registry, profiles: options.startProfiles, logger: logger)
-        // Shutdown runs in reverse: the front and control stop taking requests first, the servers last.
-        var services: [any Service] = [registry, gpu, starter, OnDemandService(manager: manager, registry: registry, logger: logger)]
+        let control = ControlAPI.application(socket: paths.controlSocket.path, registry: registry, daemon: info, logger: logger)
+        let starter = StartupService(registry: registry, profiles: options.startProfiles, clock: options.clock, logger: logger)
+        // Started in this order, shut down in reverse: the front drains first, then the servers stop,
+        // and the control socket answers until the very end.
+        var services: [any Service] = [control, registry, gpu, starter, OnDemandService(manager: manager, registry: registry, logger: logger)]
         services += frontServices
-        services += [control, ReloadOnHangup(reloader: reloader, logger: logger)]
-        let group = ServiceGroup(configuration: .init(
+        services += [ReloadOnHangup(reloader: reloader, logger: logger), DrainMarker(info: info)]
+        var groupConfig = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+            logger: logger)
+        // Past the drain limit what still streams is cancelled; stopping the servers is not (it runs
+        // in a task of its own) and has its own SIGKILL deadline.
+        groupConfig.maximumGracefulShutdownDuration = .seconds(drain)
+        groupConfig.maximumCancellationDuration = .seconds(30)
+        let group = ServiceGroup(configuration: groupConfig)
         shutdown.attach(group)
+        return Built(group: group, registry: registry, adopted: adopted, lock: lock)
+    }
+
+    public static func run(paths: RuntimePaths, options: Options, logger: Logger) async throws -> Outcome {
+        let built = try await build(paths: paths, options: options, logger: logger)
         logger.info("daemon running", metadata: ["pid": "\(getpid())", "socket": "\(paths.controlSocket.path)"])
-        try await group.run()
-        try? FileManager.default.removeItem(at: paths.controlSocket)
-        try? FileManager.default.removeItem(at: paths.daemonPidFile)
-        logger.info("daemon stopped")
+        do {
+            try await built.group.run()
+        } catch {
+            logger.error("shutdown did not finish cleanly", metadata: ["error": "\(error)"])
+        }
+        let handedOff = await built.registry.isHandingOff
+        if !handedOff { try? FileManager.default.removeItem(at: paths.controlSocket) }
+        withExtendedLifetime(built.lock) {}
+        logger.info(handedOff ? "daemon handed its servers over" : "daemon stopped")
+        return handedOff ? .handedOff : .stopped
+    }
+
+    /// This very binary, resolved once: after an upgrade replaces the file, the path names the new one.
+    public static func selfExecutable() -> String {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
     }
 }
 
-/// Starts the profiles named on the command line once the daemon runs, then waits for shutdown.
+/// Starts the profiles named on the command line once the daemon runs, then waits for shutdown. A
+/// profile that fails to start (its port still held, its memory still taken) is tried again with the
+/// restart backoff, as systemd's `serve --start` has nobody to run `start` again.
 struct StartupService: Service {
     let registry: SupervisorRegistry
     let profiles: [String]
+    let clock: any SupervisorClock
     let logger: Logger
 
     func run() async throws {
-        for p in profiles {
-            do { try await registry.start(p) } catch { logger.error("start failed", metadata: ["profile": "\(p)", "error": "\(error)"]) }
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                for p in profiles { group.addTask { await keepStarting(p) } }
+            }
         }
         try? await gracefulShutdown()
+    }
+
+    private func keepStarting(_ name: String) async {
+        guard let settings = await registry.config.profile(named: name)?.llamaServer else {
+            do { try await registry.start(name) } catch { logger.error("start failed", metadata: ["profile": "\(name)", "error": "\(error)"]) }
+            return
+        }
+        var tracker = RestartTracker(settings: settings.effectiveRestart)
+        while !Task.isCancelled {
+            var cause: String
+            do {
+                var s = try await registry.start(name)
+                while s.phase == .starting, !Task.isCancelled {
+                    try? await clock.sleep(seconds: 0.1)
+                    s = await registry.status(of: name) ?? s
+                }
+                if s.phase != .failed { return }
+                cause = s.lastError ?? "failed"
+            } catch {
+                cause = "\(error)"
+            }
+            switch tracker.failed(at: clock.now, cause: cause) {
+            case .restart(let delay, let attempt):
+                logger.warning("start failed; trying again", metadata: ["profile": "\(name)", "attempt": "\(attempt)", "delay": "\(delay)", "error": "\(cause)"])
+                try? await clock.sleep(seconds: delay)
+            case .giveUp(let reason):
+                logger.error("start failed; giving up", metadata: ["profile": "\(name)", "error": "\(reason)"])
+                return
+            }
+        }
+    }
+}
+
+/// Marks the daemon as stopping the moment graceful shutdown begins (it is the first service to be
+/// told), so `status` and `start` say so while the front drains.
+struct DrainMarker: Service {
+    let info: DaemonInfo
+    func run() async throws {
+        try? await gracefulShutdown()
+        info.markStopping()
     }
 }
 

@@ -150,6 +150,26 @@ public enum ProcessInfoReader {
         kill(pid, 0) == 0 || errno == EPERM
     }
 
+    /// True while `pid` is a process that has not exited (a zombie nobody reaped counts as exited).
+    public static func exists(_ pid: Int32) -> Bool {
+        guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        let state = stat[stat.index(after: close)...].split(separator: " ").first ?? ""
+        return state != "Z" && state != "X"
+    }
+
+    /// True when `pid` is the process that started at `startTime` and has not exited (a zombie, dead
+    /// but not yet reaped by its parent, counts as exited).
+    public static func isRunning(_ pid: Int32, startTime: UInt64) -> Bool {
+        guard pid > 0, startTime != 0, hermes_process_start_time(pid) == startTime else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        let state = stat[stat.index(after: close)...].split(separator: " ").first ?? ""
+        return state != "Z" && state != "X"
+    }
+
     /// Resident memory in bytes (VmRSS), for `status` and benchmarks.
     public static func residentBytes(_ pid: Int32) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }

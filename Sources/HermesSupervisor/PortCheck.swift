@@ -2,11 +2,18 @@ import Foundation
 
 /// Is a TCP port free, and if not, who holds it?
 public enum PortCheck {
-    /// True when nothing listens on `host:port` (we can bind it ourselves).
+    /// True when nothing listens on `host:port`: we can bind it the way llama-server does.
+    ///
+    /// With SO_REUSEADDR, as llama-server (cpp-httplib) binds: connections in TIME_WAIT, such as the ones
+    /// our own health probes leave behind after a stop, do not make a port busy for it, so they must not
+    /// for us either; without it a stop + start at once failed for about a minute.
     public static func isFree(host: String, port: Int) -> Bool {
+        guard (1...65535).contains(port) else { return false }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return true }
         defer { close(fd) }
+        var one: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)

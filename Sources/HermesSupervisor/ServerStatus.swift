@@ -6,6 +6,10 @@ public struct ServerStatus: Sendable, Codable, Equatable {
     public var profile: String
     public var phase: LocalRuntimeStatus.Phase
     public var pid: Int32?
+    /// True when this daemon took the server over from an earlier one (same pid, same model in memory).
+    public var adopted: Bool?
+    /// The keeper process that owns the server.
+    public var keeperPid: Int32?
     public var host: String?
     public var port: Int?
     public var model: String?

@@ -5,24 +5,47 @@ import Logging
 import NIOCore
 import Synchronization
 
+/// How a supervisor launches servers: through a keeper (the same binary, `keeper` mode) with a clean
+/// environment, and how long a keeper waits for a daemon that went away.
+public struct KeeperLaunch: Sendable {
+    /// The hermes-runtime binary that runs `keeper` (normally this very binary).
+    public var executable: String
+    /// The daemon's environment, from which the server's clean base is taken (`ServerEnvironment`).
+    public var inheritedEnvironment: [String: String]
+    public var lease: Int
+
+    public init(executable: String, inheritedEnvironment: [String: String], lease: Int) {
+        self.executable = executable
+        self.inheritedEnvironment = inheritedEnvironment
+        self.lease = lease
+    }
+}
+
 /// Supervises one llama-server: launch, readiness, liveness, restart with backoff, stop.
 ///
-/// The decisions (restart or give up, healthy or wedged) are the pure `RestartTracker` and `HealthJudge`
-/// from the core; this actor carries them out. A start that never reaches ready is not retried: that is a
-/// configuration problem (a rejected flag, a busy port, too little memory) and the person who ran `start`
-/// gets the reason and the log at once. Once a server has been ready, a crash or a hang restarts it.
+/// The server belongs to a keeper process (see `Keeper`), so it outlives this daemon; a new daemon
+/// adopts it (`adopt`). The decisions (restart or give up, healthy or wedged) are the pure
+/// `RestartTracker` and `HealthJudge` from the core; this actor carries them out on an injected clock.
+/// A start that never reaches ready is not retried here: that is a configuration problem (a rejected
+/// flag, a busy port, too little memory) and the person who ran `start` gets the reason and the log at
+/// once (`serve --start` retries it with the restart backoff). Once a server has been ready, a crash
+/// or a hang restarts it.
 public actor ServerSupervisor {
     public let profile: Profile
     public let command: LlamaServerCommand
     let settings: LlamaServerSettings
     let health: HealthSettings
     let sink: LogSink
+    let paths: RuntimePaths
+    let logSettings: LogSettings
     let stateFile: URL
     let http: HTTPClient
     let logger: Logger
+    let keeperLaunch: KeeperLaunch
+    let clock: any SupervisorClock
 
     private var phase: LocalRuntimeStatus.Phase = .stopped { didSet { publish() } }
-    private var child: ChildProcess?
+    private var child: KeptServer?
     private var startedAt: Date?
     private var readyAt: Date?
     private var everReady = false
@@ -39,17 +62,20 @@ public actor ServerSupervisor {
     private var wedgeReason: String?
     private var runTask: Task<Void, Never>?
     private var stopping = false
-    private let clock = ContinuousClock()
-    private let epoch = ContinuousClock.now
 
-    public init(profile: Profile, command: LlamaServerCommand, paths: RuntimePaths, logSettings: LogSettings, http: HTTPClient, logger: Logger) throws {
+    public init(profile: Profile, command: LlamaServerCommand, paths: RuntimePaths, logSettings: LogSettings, http: HTTPClient,
+                keeper: KeeperLaunch, clock: any SupervisorClock = SystemSupervisorClock(), logger: Logger) throws {
         self.profile = profile
         self.command = command
         self.settings = profile.llamaServer ?? LlamaServerSettings()
         self.health = settings.effectiveHealth
         self.sink = try LogSink(file: paths.serverLog(profile.name), settings: logSettings)
-        self.stateFile = paths.serversDirectory.appendingPathComponent("\(profile.name).json")
+        self.paths = paths
+        self.logSettings = logSettings
+        self.stateFile = ServerRecord.file(profile.name, in: paths.serversDirectory)
         self.http = http
+        self.keeperLaunch = keeper
+        self.clock = clock
         var l = logger
         l[metadataKey: "profile"] = "\(profile.name)"
         self.logger = l
@@ -61,7 +87,9 @@ public actor ServerSupervisor {
         self.published = Mutex(first.runtimeStatus)
     }
 
-    private var now: Double { (clock.now - epoch).seconds }
+    private var now: Double { clock.now }
+
+    private func sleep(_ seconds: Double) async { try? await clock.sleep(seconds: seconds) }
 
     // MARK: commands
 
@@ -75,31 +103,56 @@ public actor ServerSupervisor {
         everReady = false
         tracker = RestartTracker(settings: settings.effectiveRestart)
         phase = .starting
-        runTask = Task { await self.runLoop() }
+        runTask = Task { await self.runLoop(adopting: nil) }
+    }
+
+    /// Takes over a server an earlier daemon left running (its keeper still owns it): same pid, the
+    /// uptime and restart count carried on, probing resumed. False when the record no longer names a
+    /// running server.
+    public func adopt(_ record: ServerRecord) -> Bool {
+        guard runTask == nil, let kept = KeptServer.adopt(record, paths: paths) else { return false }
+        stopping = false
+        everReady = record.readyAt != nil
+        startedAt = record.startedAt
+        readyAt = record.readyAt
+        tracker = RestartTracker(settings: settings.effectiveRestart, restoring: record.restarts ?? 0)
+        child = kept
+        phase = .starting
+        sink.note("adopted by daemon pid \(getpid()) (llama-server pid \(record.pid))")
+        logger.info("adopted", metadata: ["pid": "\(record.pid)"])
+        runTask = Task { await self.runLoop(adopting: kept) }
+        return true
     }
 
     /// Stops the server: SIGTERM to its process group, SIGKILL after `grace`; returns when it is gone.
     public func stop(grace: Double = 10) async {
         stopping = true
-        if let child { await child.terminate(grace: grace) }
+        if let child { await child.terminate(grace: grace, clock: clock) }
         await runTask?.value
         runTask = nil
         child = nil
         phase = .stopped
         slotsBusy = nil
         try? FileManager.default.removeItem(at: stateFile)
+        try? FileManager.default.removeItem(at: ServerRecord.exitFile(profile.name, in: paths.serversDirectory))
     }
 
     /// The front saw a real request fail on this server.
     public func reportFailure(httpStatus: Int?, reason: String) {
-        guard phase == .ready else { return }
+        guard phase == .ready || phase == .unhealthy else { return }
         let what = httpStatus.map { "a request answered \($0)" } ?? "a request failed: \(reason)"
-        if case .restart(let r) = judge.probeFailed(what) { pendingRestart = r } else { phase = .unhealthy }
+        switch judge.probeFailed(what) {
+        case .restart(let r): pendingRestart = r
+        case .unhealthy: phase = .unhealthy
+        case .degraded, .healthy: break
+        }
     }
 
     public func status() -> ServerStatus {
         var s = ServerStatus(profile: profile.name, phase: phase, restarts: tracker.total)
-        s.pid = child.flatMap { $0.hasExited ? nil : $0.pid }
+        s.pid = child.flatMap { $0.isRunning ? $0.pid : nil }
+        s.adopted = child?.adopted == true ? true : nil
+        s.keeperPid = child?.record.keeperPid
         s.host = command.host
         s.port = command.port
         s.model = settings.model
@@ -117,7 +170,7 @@ public actor ServerSupervisor {
         return s
     }
 
-    public var pid: Int32? { child.flatMap { $0.hasExited ? nil : $0.pid } }
+    public var pid: Int32? { child.flatMap { $0.isRunning ? $0.pid : nil } }
 
     /// What the front reads on every request, without a hop onto this actor (and without the
     /// `/proc` read `status()` does): republished whenever the phase or the slot figures change.
@@ -138,19 +191,26 @@ public actor ServerSupervisor {
 
     // MARK: the loop
 
-    private func runLoop() async {
+    private func runLoop(adopting: KeptServer?) async {
+        var adopted = adopting
         while !stopping {
             let cause: String
             do {
-                let c = try await launch()
+                let c: KeptServer
+                if let a = adopted {
+                    c = a
+                    adopted = nil
+                } else {
+                    c = try await launch()
+                }
                 switch await waitUntilReady(c) {
                 case .ready:
                     await becameReady()
                     cause = await monitor(c)
-                case .exited(let status):
-                    cause = "llama-server \(ChildProcess.describe(status: status)) before it was ready"
+                case .exited(let why):
+                    cause = "\(why) before it was ready"
                 case .timedOut:
-                    await c.terminate(grace: 3)
+                    await c.terminate(grace: 3, clock: clock)
                     cause = "llama-server was not ready after \(Int(health.startupTimeout ?? 300)) s"
                 case .stopped:
                     return
@@ -172,7 +232,7 @@ public actor ServerSupervisor {
                 lastError = cause
                 sink.note("restart \(attempt) in \(delay) s")
                 logger.info("restarting", metadata: ["delay": "\(delay)", "attempt": "\(attempt)"])
-                try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                await sleep(delay)
             case .giveUp(let reason):
                 fail(reason)
                 return
@@ -189,48 +249,55 @@ public actor ServerSupervisor {
         try? FileManager.default.removeItem(at: stateFile)
     }
 
-    private func launch() async throws -> ChildProcess {
-        let writeFD = try sink.attachPipe()
-        defer { close(writeFD) }
+    private func launch() async throws -> KeptServer {
+        let logFD = try sink.openForAppending()
+        defer { close(logFD) }
         sink.note("starting: \(command.shellLine)")
-        let env = command.mergedEnvironment(over: ProcessInfo.processInfo.environment)
-        let c = try await Spawner.shared.spawn(path: command.executable, arguments: command.arguments, environment: env, outputFD: writeFD)
+        let env = ServerEnvironment.build(inherited: keeperLaunch.inheritedEnvironment, own: command.environment)
+        let c = try await KeptServer.launch(profile: profile.name, command: command, environment: env, paths: paths,
+                                            logSettings: logSettings, lease: keeperLaunch.lease, logFD: logFD,
+                                            keeperExecutable: keeperLaunch.executable)
         child = c
-        startedAt = Date()
+        startedAt = c.record.startedAt ?? Date()
         readyAt = nil
         judge.reset()
         pendingRestart = nil
-        writeStateFile(c)
-        logger.info("spawned", metadata: ["pid": "\(c.pid)"])
+        writeStateFile()
+        logger.info("spawned", metadata: ["pid": "\(c.pid)", "keeper": "\(c.record.keeperPid ?? 0)"])
         return c
     }
 
-    private func writeStateFile(_ c: ChildProcess) {
-        let record = ServerRecord(profile: profile.name, pid: c.pid, startTime: c.startTime, executable: command.executable,
-                                  arguments: command.arguments, port: command.port)
-        try? FileManager.default.createDirectory(at: stateFile.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if let data = try? JSONEncoder().encode(record) { try? data.write(to: stateFile, options: .atomic) }
+    /// The keeper's record plus what only the daemon knows, for the next daemon to adopt.
+    private func writeStateFile() {
+        guard var record = child?.record else { return }
+        record.host = command.host
+        record.startedAt = startedAt
+        record.readyAt = readyAt
+        record.restarts = tracker.total
+        record.write(to: stateFile)
     }
 
-    enum Readiness { case ready, exited(Int32), timedOut, stopped }
+    enum Readiness { case ready, exited(String), timedOut, stopped }
 
     /// Polls `/health` every 20 ms (503 while loading is normal) so readiness is seen within ~20 ms.
-    private func waitUntilReady(_ c: ChildProcess) async -> Readiness {
-        let deadline = clock.now + .milliseconds(Int((health.startupTimeout ?? 300) * 1000))
+    private func waitUntilReady(_ c: KeptServer) async -> Readiness {
+        let deadline = clock.now + (health.startupTimeout ?? 300)
         let url = "\(baseURL)\(health.path ?? "/health")"
         while clock.now < deadline {
             if stopping { return .stopped }
-            if c.hasExited { return .exited(await c.waitForExit()) }
+            if !c.isRunning { return .exited(await c.waitForExit(clock: clock)) }
             if let code = await get(url, timeout: 1)?.status, code == 200 { return .ready }
-            try? await Task.sleep(for: .milliseconds(20))
+            await sleep(0.02)
         }
         return .timedOut
     }
 
     private func becameReady() async {
-        readyAt = Date()
+        // An adopted server keeps the time it first became ready: its uptime did not stop.
+        if readyAt == nil || child?.adopted != true { readyAt = Date() }
         everReady = true
         tracker.ready(at: now)
+        writeStateFile()
         await refreshSlots()
         phase = .ready
         lastError = nil
@@ -239,9 +306,10 @@ public actor ServerSupervisor {
     }
 
     /// Waits for the first of: the process exits, or the liveness checks judge it wedged (then kills it).
-    private func monitor(_ c: ChildProcess) async -> String {
+    private func monitor(_ c: KeptServer) async -> String {
+        let clock = self.clock
         let outcome = await withTaskGroup(of: String.self) { group in
-            group.addTask { ChildProcess.describe(status: await c.waitForExit()) }
+            group.addTask { await c.waitForExit(clock: clock) }
             group.addTask { await self.livenessLoop(c) }
             let first = await group.next() ?? "stopped"
             group.cancelAll()
@@ -253,37 +321,37 @@ public actor ServerSupervisor {
 
     /// `/health` every `interval`, a one-token generation every `generation_interval`, and the front's
     /// failure reports; enough consecutive failures kill the server so the loop restarts it.
-    private func livenessLoop(_ c: ChildProcess) async -> String {
-        var nextHealth = clock.now + .milliseconds(Int((health.interval ?? 5) * 1000))
+    private func livenessLoop(_ c: KeptServer) async -> String {
+        var nextHealth = clock.now + (health.interval ?? 5)
         let genEvery = health.generationInterval ?? 60
-        var nextGeneration = clock.now + .milliseconds(Int(max(genEvery, 1) * 1000))
-        while !Task.isCancelled, !c.hasExited {
+        var nextGeneration = clock.now + max(genEvery, 1)
+        while !Task.isCancelled, c.isRunning {
             if let reason = pendingRestart {
                 pendingRestart = nil
                 return await kill(c, wedged: reason)
             }
             if clock.now >= nextHealth {
-                nextHealth = clock.now + .milliseconds(Int((health.interval ?? 5) * 1000))
+                nextHealth = clock.now + (health.interval ?? 5)
                 let failure = await probeHealth()
                 if let reason = record(failure) { return await kill(c, wedged: reason) }
             }
             if genEvery > 0, clock.now >= nextGeneration {
-                nextGeneration = clock.now + .milliseconds(Int(genEvery * 1000))
+                nextGeneration = clock.now + genEvery
                 // A busy server is producing tokens; a probe would only queue behind real work.
                 if let total = slotsTotal, let busy = slotsBusy, busy >= total {} else {
                     let failure = await probeGeneration()
                     if let reason = record(failure) { return await kill(c, wedged: reason) }
                 }
             }
-            try? await Task.sleep(for: .milliseconds(50))
+            await sleep(0.05)
         }
         return "stopped"
     }
 
-    private func kill(_ c: ChildProcess, wedged reason: String) async -> String {
+    private func kill(_ c: KeptServer, wedged reason: String) async -> String {
         wedgeReason = "wedged: \(reason)"
         // A hung server may not act on SIGTERM; SIGKILL follows soon.
-        await c.terminate(grace: 2)
+        await c.terminate(grace: 2, clock: clock)
         return wedgeReason ?? reason
     }
 
@@ -297,9 +365,13 @@ public actor ServerSupervisor {
         }
         switch judge.probeFailed(failure) {
         case .healthy: return nil
-        case .unhealthy:
+        case .degraded(let n, _):
+            sink.note("probe failed (\(n) in a row, \(judge.failuresAllowed) make it unhealthy): \(failure)")
+            return nil
+        case .unhealthy(let n, _):
+            if phase != .unhealthy { logger.warning("unhealthy", metadata: ["failures": "\(n)", "last": "\(failure)"]) }
             phase = .unhealthy
-            sink.note("probe failed: \(failure)")
+            sink.note("probe failed (\(n) in a row): \(failure)")
             return nil
         case .restart(let reason): return reason
         }
@@ -371,24 +443,6 @@ public actor ServerSupervisor {
         } catch {
             return nil
         }
-    }
-}
-
-/// What we record of a server we spawned, to recognise it after a daemon restart (pid + start time +
-/// command line, so a reused pid is never taken for ours).
-public struct ServerRecord: Codable, Sendable, Equatable {
-    public var profile: String
-    public var pid: Int32
-    public var startTime: UInt64
-    public var executable: String
-    public var arguments: [String]
-    public var port: Int
-
-    /// True when `pid` is still this very process.
-    public var isStillRunning: Bool {
-        guard ProcessInfoReader.isAlive(pid), ProcessInfoReader.startTime(pid) == startTime else { return false }
-        guard let cmd = ProcessInfoReader.commandLine(pid) else { return false }
-        return Array(cmd.dropFirst()) == arguments
     }
 }
 

@@ -36,12 +36,19 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     let http: HTTPClient
     let logger: Logger
     let fitCheck: FitCheck?
+    let keeper: KeeperLaunch
+    let clock: any SupervisorClock
+    /// Set by `daemon restart`: this daemon leaves the servers to the next one instead of stopping them.
+    private var handingOff = false
 
-    public init(config: HermesConfig, planner: CommandPlanner, http: HTTPClient = .shared, fitCheck: FitCheck? = nil, logger: Logger) {
+    public init(config: HermesConfig, planner: CommandPlanner, http: HTTPClient = .shared, fitCheck: FitCheck? = nil,
+                keeper: KeeperLaunch, clock: any SupervisorClock = SystemSupervisorClock(), logger: Logger) {
         self.config = config
         self.planner = planner
         self.http = http
         self.fitCheck = fitCheck
+        self.keeper = keeper
+        self.clock = clock
         self.logger = logger
     }
 
@@ -88,8 +95,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
         preflightFailures[profile.name] = nil
         do {
             let command = try await preflight(profile, settings, force: force)
-            let supervisor = try ServerSupervisor(profile: profile, command: command, paths: config.paths,
-                                                  logSettings: config.runtime.logs, http: http, logger: logger)
+            let supervisor = try makeSupervisor(profile, command)
             supervisors[profile.name] = supervisor
             await supervisor.start()
             return await supervisor.status()
@@ -100,6 +106,11 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
             preflightFailures[profile.name] = s
             throw StartError.preflight(failure)
         }
+    }
+
+    private func makeSupervisor(_ profile: Profile, _ command: LlamaServerCommand) throws -> ServerSupervisor {
+        try ServerSupervisor(profile: profile, command: command, paths: config.paths, logSettings: config.runtime.logs, http: http,
+                             keeper: keeper, clock: clock, logger: logger)
     }
 
     /// Everything that can be known to fail before a process exists.
@@ -181,32 +192,60 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
 
     // MARK: Service
 
-    /// Waits for graceful shutdown, then stops every server before the daemon exits.
+    /// Waits for graceful shutdown, then stops every server before the daemon exits, unless the daemon
+    /// is handing its servers to the next one (`daemon restart`).
     public func run() async throws {
         try? await gracefulShutdown()
+        if handingOff {
+            logger.info("leaving every server to the next daemon")
+            return
+        }
         logger.info("stopping all servers")
-        await stopAll()
+        // Not cancelled with this task: a shutdown past its drain limit still stops every server.
+        await Task { await self.stopAll() }.value
     }
 
-    /// Servers recorded by an earlier daemon that are still running (pid + start time + command line
-    /// checked) are stopped, so a port is never held by a server nobody supervises.
-    public static func reclaimOrphans(paths: RuntimePaths, logger: Logger) async -> [String] {
-        var stopped: [String] = []
-        let dir = paths.serversDirectory
-        for f in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where f.hasSuffix(".json") {
+    /// The next daemon takes the servers over: on shutdown this one leaves them running.
+    public func handOff() {
+        handingOff = true
+    }
+
+    public var isHandingOff: Bool { handingOff }
+
+    /// Takes over the servers an earlier daemon left running (pid + start time + command line checked
+    /// against each record): same pids, uptime and restart counts carried on. A server whose profile is
+    /// no longer configured is stopped, so nothing runs that nobody supervises; records of servers that
+    /// are gone are removed.
+    public func adoptServers() async -> (adopted: [String], stopped: [String]) {
+        var adopted: [String] = [], stopped: [String] = []
+        let dir = config.paths.serversDirectory
+        for f in ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted() where f.hasSuffix(".json") {
             let url = dir.appendingPathComponent(f)
-            defer { try? FileManager.default.removeItem(at: url) }
-            guard let data = FileManager.default.contents(atPath: url.path),
-                let record = try? JSONDecoder().decode(ServerRecord.self, from: data), record.isStillRunning
-            else { continue }
-            logger.warning("stopping a server left by an earlier daemon", metadata: ["profile": "\(record.profile)", "pid": "\(record.pid)"])
-            kill(-record.pid, SIGTERM)
-            for _ in 0..<100 where ProcessInfoReader.isAlive(record.pid) && ProcessInfoReader.startTime(record.pid) == record.startTime {
-                try? await Task.sleep(for: .milliseconds(100))
+            guard let record = ServerRecord.read(url), record.isStillRunning else {
+                try? FileManager.default.removeItem(at: url)
+                try? FileManager.default.removeItem(at: url.deletingPathExtension().appendingPathExtension("exit"))
+                continue
             }
-            if ProcessInfoReader.isAlive(record.pid), ProcessInfoReader.startTime(record.pid) == record.startTime { kill(-record.pid, SIGKILL) }
-            stopped.append(record.profile)
+            guard let profile = config.profile(named: record.profile), profile.isLocal, supervisors[profile.name] == nil else {
+                logger.warning("stopping a server whose profile is gone", metadata: ["profile": "\(record.profile)", "pid": "\(record.pid)"])
+                if let kept = KeptServer.adopt(record, paths: config.paths) { await kept.terminate(grace: 10, clock: clock) }
+                try? FileManager.default.removeItem(at: url)
+                stopped.append(record.profile)
+                continue
+            }
+            // The server runs the command it was started with, whatever the config says now.
+            let command = LlamaServerCommand(executable: record.executable, arguments: record.arguments, environment: [:],
+                                             host: record.host ?? profile.llamaServer?.effectiveHost ?? "127.0.0.1", port: record.port)
+            do {
+                let supervisor = try makeSupervisor(profile, command)
+                if await supervisor.adopt(record) {
+                    supervisors[profile.name] = supervisor
+                    adopted.append(profile.name)
+                }
+            } catch {
+                logger.error("cannot adopt a server", metadata: ["profile": "\(record.profile)", "error": "\(error)"])
+            }
         }
-        return stopped
+        return (adopted, stopped)
     }
 }

@@ -50,7 +50,12 @@ struct SupervisorBench: AsyncParsableCommand {
             let profile = Profile(name: "bench", kind: .llamaServer(s), source: SourceLocation(file: "bench"))
             let command = try LlamaServerCommand.build(profile: "bench", settings: s, executable: llama, dialect: dialect)
             let sup = try ServerSupervisor(profile: profile, command: command, paths: paths, logSettings: LogSettings(),
-                                           http: .shared, logger: Logger(label: "bench"))
+                                           http: .shared, keeper: KeeperLaunch(
+                                               // The keeper is a mode of hermes-runtime, built next to this binary.
+                                               executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+                                                   .deletingLastPathComponent().appendingPathComponent("hermes-runtime").path,
+                                               inheritedEnvironment: ProcessInfo.processInfo.environment, lease: 60),
+                                           logger: Logger(label: "bench"))
             let t0 = ContinuousClock.now
             await sup.start()
             // An independent 1 ms poller records when /health first answers 200.

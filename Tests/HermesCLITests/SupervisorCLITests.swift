@@ -86,7 +86,7 @@ import Testing
         await #expect(try server(cli, "demo").phase == "stopped")
     }
 
-    @Test func crashedServerIsRestartedAndDaemonDeathLeavesNoServer() async throws {
+    @Test func crashedServerIsRestartedAndDaemonStopLeavesNoServer() async throws {
         let port = TestEnvironment.freePort()
         let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: port)])
         let cli = try CLIRunner(configRoot: root)
@@ -104,12 +104,14 @@ import Testing
         #expect(after?.lastError == nil)
         await #expect(try chat(port: port).0 == 200)
 
-        // kill -9 the daemon: the parent-death signal takes the server with it.
+        // A stop on purpose leaves nothing: not the server, not its keeper, not the daemon or its guard.
         let daemonPid = try await #require(try status(cli).daemon?.pid)
         let serverPid = try #require(after?.pid)
-        kill(daemonPid, SIGKILL)
-        #expect(await TestEnvironment.eventually(timeout: 5) { !TestEnvironment.isAlive(serverPid) }, "llama-server \(serverPid) outlived its daemon")
-        #expect(await TestEnvironment.eventually(timeout: 5) { !TestEnvironment.isAlive(daemonPid) })
+        let keeperPid = try #require(ProcessParent.of(serverPid))
+        let stopped = try await cli.run(["daemon", "stop"])
+        #expect(stopped.status == 0, "\(stopped.output)")
+        #expect(stopped.stdout.contains("daemon stopped"))
+        for pid in [serverPid, keeperPid, daemonPid] { #expect(!TestEnvironment.isAlive(pid), "pid \(pid) outlived daemon stop") }
     }
 
     @Test func badProfilesFailFastWithTheirOwnMessage() async throws {
@@ -214,6 +216,57 @@ final class ResultBox: @unchecked Sendable {
         #expect(after?.restarts == 1)
         #expect(!TestEnvironment.isAlive(first))
         let log = try await cli.run(["logs", "demo", "-n", "1000"]).stdout
-        #expect(log.contains("wedged: 2 failed probes in a row, last: health check got no answer"))
+        // failures: 2 make it unhealthy, twice that many restart it.
+        #expect(log.contains("wedged: 4 failed probes in a row, last: health check got no answer"))
+    }
+
+    /// One slow probe changes nothing; `health.failures` (3) in a row make the server unhealthy, and it
+    /// is only restarted at twice that many.
+    @Test func oneSlowProbeIsAHiccupThreeAreUnhealthy() async throws {
+        let port = TestEnvironment.freePort()
+        let profile = try TestEnvironment.demoProfile(port: port)
+            .replacingOccurrences(of: "  interval: 1s", with: "  interval: 1s\n  timeout: 300ms\n  failures: 3")
+        let root = try TestEnvironment.configRoot(profiles: ["demo": profile])
+        let cli = try CLIRunner(configRoot: root)
+        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        #expect(try await cli.run(["start", "demo"]).status == 0)
+        let status = { () async throws -> SupervisorCLITests.Status.Server in try await SupervisorCLITests().server(cli, "demo") }
+        let pid = try #require(try await status().pid)
+        let logFile = cli.stateDirectory.appendingPathComponent("logs/demo.log")
+        let log = { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+        // A pause shorter than the probe interval: at most one probe can fail.
+        var sawOne = false
+        for _ in 0..<10 where !sawOne {
+            kill(pid, SIGSTOP)
+            try await Task.sleep(for: .milliseconds(450))
+            kill(pid, SIGCONT)
+            try await Task.sleep(for: .milliseconds(1200))
+            sawOne = log().contains("probe failed (1 in a row, 3 make it unhealthy)")
+        }
+        #expect(sawOne, "no probe fell into the pauses")
+        #expect(try await status().phase == "ready")
+        #expect(!log().contains("in a row):"))
+
+        // A longer hang: three failures in a row make it unhealthy (six would restart it).
+        kill(pid, SIGSTOP)
+        let third = await TestEnvironment.eventually(timeout: 10) { log().contains("probe failed (3 in a row):") }
+        let phase = try await status().phase
+        kill(pid, SIGCONT)
+        #expect(third)
+        #expect(phase == "unhealthy")
+        #expect(await TestEnvironment.eventually(timeout: 10) { (try? await status().phase) == "ready" })
+        let after = try await status()
+        #expect(after.pid == pid)
+        #expect(after.restarts == 0)
+    }
+}
+
+/// The parent pid of a process (its keeper, for a llama-server).
+enum ProcessParent {
+    static func of(_ pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
     }
 }

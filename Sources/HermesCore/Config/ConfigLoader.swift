@@ -14,7 +14,8 @@ public enum ConfigLoader {
     static let openaiKeys = ["base_url", "api_key_env", "model", "context", "fallback", "cooldown", "timeout", "headers"]
     static let healthKeys = ["path", "interval", "timeout", "startup_timeout", "failures", "generation_interval"]
     static let restartKeys = ["enabled", "backoff", "max_restarts", "window"]
-    static let runtimeKeys = ["front", "logs"]
+    static let runtimeKeys = ["front", "logs", "daemon"]
+    static let daemonKeys = ["lease", "drain_timeout"]
     static let frontKeys = ["listen", "api_key_env", "default", "aliases", "routes", "platforms", "by_source", "max_body"]
     static let logKeys = ["max_bytes", "keep"]
     static let routeKeys = ["name", "match", "profile", "action", "reason"]
@@ -105,6 +106,15 @@ public enum ConfigLoader {
                             if v < 4096 { reader.add(.error, l.value, path: "logs.max_bytes", "at least 4096 bytes") } else { settings.logs.maxBytes = v }
                         }
                     case "keep": if let v = reader.int(l.value, path: "logs.keep", range: 1...100) { settings.logs.keep = v }
+                    default: break
+                    }
+                }
+            case "daemon":
+                for d in reader.mapping(e.value, path: "daemon", allowed: daemonKeys) ?? [] {
+                    switch d.key {
+                    case "lease": if let v = reader.int(d.value, path: "daemon.lease", range: 5...86_400) { settings.daemon.lease = v }
+                    case "drain_timeout":
+                        if let v = reader.int(d.value, path: "daemon.drain_timeout", range: 0...3600) { settings.daemon.drainTimeout = v }
                     default: break
                     }
                 }

@@ -4,13 +4,25 @@ import Foundation
 public struct RuntimeSettings: Sendable, Equatable, Codable {
     public var front: FrontSettings
     public var logs: LogSettings
+    public var daemon: DaemonSettings
     public var source: SourceLocation
 
-    public init(front: FrontSettings = FrontSettings(), logs: LogSettings = LogSettings(), source: SourceLocation) {
+    public init(front: FrontSettings = FrontSettings(), logs: LogSettings = LogSettings(), daemon: DaemonSettings = DaemonSettings(),
+                source: SourceLocation) {
         self.front = front
         self.logs = logs
+        self.daemon = daemon
         self.source = source
     }
+}
+
+/// `daemon:` in runtime.yaml: how long the daemon's absence and its shutdown may last.
+public struct DaemonSettings: Sendable, Equatable, Codable {
+    /// Seconds a server's keeper waits for a daemon to come back before it stops the server itself.
+    public var lease: Int = 60
+    /// Seconds a stop waits for requests in flight before it cuts them and stops the servers.
+    public var drainTimeout: Int = 30
+    public init() {}
 }
 
 /// The OpenAI-compatible routing front.

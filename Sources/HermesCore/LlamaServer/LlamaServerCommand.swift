@@ -9,6 +9,14 @@ public struct LlamaServerCommand: Sendable, Equatable, Codable {
     public var host: String
     public var port: Int
 
+    public init(executable: String, arguments: [String], environment: [String: String], host: String, port: Int) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.host = host
+        self.port = port
+    }
+
     /// `KEY=value ... /path/llama-server -m ...`, quoted for a POSIX shell.
     public var shellLine: String {
         let env = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuote($0.value))" }
@@ -58,6 +66,9 @@ extension LlamaServerCommand {
         add(["-m", "--model"], model)
         add(["--host"], s.effectiveHost)
         add(["--port"], String(port))
+        // The daemon reads tokens and queue depth from the server's own Prometheus endpoint
+        // (`hermes_server_*` on the front's /metrics); it is off by default in llama-server.
+        if dialect.accepts("--metrics"), !(s.args ?? []).contains("--metrics") { args.append("--metrics") }
         if let c = s.context { add(["-c", "--ctx-size"], String(c)) }
         if let n = s.predict { add(["-n", "--n-predict", "--predict"], String(n)) }
         if let t = s.threads { add(["-t", "--threads"], String(t)) }

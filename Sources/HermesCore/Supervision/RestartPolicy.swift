@@ -21,8 +21,11 @@ public struct RestartTracker: Sendable, Equatable {
     /// When the current run became ready (nil while not ready).
     public private(set) var readySince: Double?
 
-    public init(settings: RestartSettings) {
+    /// `restoring` carries the restart count of a server adopted from an earlier daemon, so `status`
+    /// keeps counting where the other daemon left off.
+    public init(settings: RestartSettings, restoring total: Int = 0) {
         self.settings = settings.withDefaults()
+        self.total = max(0, total)
     }
 
     /// The server became ready at `now`.
@@ -49,12 +52,16 @@ public struct RestartTracker: Sendable, Equatable {
     }
 }
 
-/// Turns liveness probe results into a verdict: `failures` consecutive failed probes mean the server is
-/// wedged (a hang counts as a failure), and so does a real request failing while `/health` says 200.
+/// Turns liveness probe results into a verdict. One failed probe is a hiccup (a loaded CPU, a slow
+/// answer) and changes nothing; `failures` consecutive failures make the server unhealthy (the front
+/// then tries it first but bursts on error); twice that many mean it is wedged and is restarted.
+/// A real request failing while `/health` says 200 counts as a failed probe.
 public struct HealthJudge: Sendable, Equatable {
     public enum Verdict: Sendable, Equatable {
         case healthy
-        /// Some probes failed; not yet enough to restart.
+        /// Some probes failed in a row, fewer than `failures`: still healthy, noted.
+        case degraded(consecutiveFailures: Int, lastReason: String)
+        /// `failures` or more in a row; not yet enough to restart.
         case unhealthy(consecutiveFailures: Int, lastReason: String)
         case restart(reason: String)
     }
@@ -64,8 +71,11 @@ public struct HealthJudge: Sendable, Equatable {
     public private(set) var lastReason = ""
 
     public init(failures: Int) {
-        self.failuresAllowed = max(1, failures)
+        self.failuresAllowed = max(1, min(failures, 1000))
     }
+
+    /// Consecutive failures that restart the server.
+    public var restartAfter: Int { failuresAllowed * 2 }
 
     public mutating func probeSucceeded() -> Verdict {
         consecutiveFailures = 0
@@ -76,10 +86,13 @@ public struct HealthJudge: Sendable, Equatable {
     public mutating func probeFailed(_ reason: String) -> Verdict {
         consecutiveFailures += 1
         lastReason = reason
-        if consecutiveFailures >= failuresAllowed {
+        if consecutiveFailures >= restartAfter {
             return .restart(reason: "\(consecutiveFailures) failed probes in a row, last: \(reason)")
         }
-        return .unhealthy(consecutiveFailures: consecutiveFailures, lastReason: reason)
+        if consecutiveFailures >= failuresAllowed {
+            return .unhealthy(consecutiveFailures: consecutiveFailures, lastReason: reason)
+        }
+        return .degraded(consecutiveFailures: consecutiveFailures, lastReason: reason)
     }
 
     public mutating func reset() {
