@@ -63,9 +63,9 @@ public enum Admission {
         public var kept: [String]
 
         public var description: String {
-            var s = "\(profile) needs \(MemoryEstimate.format(neededBytes)) of \(pool); "
-                + "\(MemoryEstimate.format(availableBytes)) is free"
-            if reclaimableBytes > 0 { s += " and evicting idle servers would free \(MemoryEstimate.format(reclaimableBytes)) more" }
+            var s = "\(profile) needs \(ByteCount.format(neededBytes)) of \(pool); "
+                + "\(ByteCount.format(availableBytes)) is free"
+            if reclaimableBytes > 0 { s += " and evicting idle servers would free \(ByteCount.format(reclaimableBytes)) more" }
             if !kept.isEmpty { s += " (kept: \(kept.joined(separator: ", ")))" }
             return s
         }

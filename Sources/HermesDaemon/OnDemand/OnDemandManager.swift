@@ -138,7 +138,7 @@ actor OnDemandManager {
             return .failed("\(error)")
         }
         loadedAt[name] = .now
-        events.record(event: "load", profile: name, reason: "on_demand", detail: held[name].map { "\(MemoryEstimate.format($0.neededBytes)) of \($0.pool.name)" })
+        events.record(event: "load", profile: name, reason: "on_demand", detail: held[name].map { "\(ByteCount.format($0.neededBytes)) of \($0.pool.name)" })
         Counter(label: "hermes_model_loads_total", dimensions: [("profile", name), ("reason", "on_demand")]).increment()
         logger.notice("model loading", metadata: ["profile": "\(name)", "reason": "on_demand"])
         return nil
