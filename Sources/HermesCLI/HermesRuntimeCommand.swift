@@ -9,6 +9,7 @@ public struct HermesRuntimeCommand: AsyncParsableCommand {
         subcommands: [
             StartCommand.self,
             StopCommand.self,
+            UnloadCommand.self,
             StatusCommand.self,
             LogsCommand.self,
             GPUCommand.self,

@@ -65,5 +65,15 @@ struct StatusCommand: AsyncParsableCommand {
         }
         // ADOPTED: taken over from an earlier daemon (after a crash or `daemon restart`), model never reloaded.
         printTable(["PROFILE", "STATE", "PID", "ADDRESS", "SLOTS", "CTX/SLOT", "RSS", "GPU", "UPTIME", "RESTARTS", "ADOPTED", "LAST ERROR"], rows)
+        let shown = Set(servers.map(\.profile))
+        if let models = daemon?.models?.filter({ shown.contains($0.profile) }), !models.isEmpty {
+            print("")
+            printTable(["PROFILE", "LOAD", "IN FLIGHT", "LAST USE", "IDLE", "UNLOADS"], models.map { m in
+                let unloads = m.unloadsAt.map { "in " + formatDuration(max(0, $0.timeIntervalSinceNow)) }
+                    ?? (m.idleUnloadSeconds > 0 ? "not while busy" : "never")
+                return [m.profile, m.load + (m.pinned ? ", pinned" : ""), String(m.inFlight),
+                        formatDuration(max(0, -m.lastUse.timeIntervalSinceNow)) + " ago", formatDuration(m.idleSeconds), unloads]
+            })
+        }
     }
 }

@@ -34,6 +34,7 @@ enum ControlAPI {
             status.stopping = daemon.isStopping
             status.drainTimeout = daemon.drainTimeout
             status.guardPid = DaemonInfo.guardPid
+            status.models = await daemon.onDemand.usageReport()
             return json(status)
         }
         router.get("/v1/profiles/:name") { _, context in
@@ -65,6 +66,13 @@ enum ControlAPI {
                 return json(ControlError(message: "profile '\(name)' is not running"), status: .notFound)
             }
             return json(s)
+        }
+        router.post("/v1/profiles/:name/unload") { request, context in
+            let name = try context.parameters.require("name")
+            let force = request.uri.queryParameters.get("force") == "1"
+            let (ok, message) = await daemon.onDemand.unloadByHand(name, force: force)
+            guard ok else { return json(ControlError(message: message), status: .conflict) }
+            return json(["unloaded": name])
         }
         router.post("/v1/stop-all") { _, _ in
             await registry.stopAll()
@@ -103,12 +111,14 @@ final class DaemonInfo: Sendable {
     let front: FrontHandle
     let gpu: GPUService
     let reloader: Reloader
+    let onDemand: OnDemandManager
     let drainTimeout: Int
     let requestShutdown: @Sendable () -> Void
     private let stopping = Mutex(false)
 
-    init(configRoot: String, front: FrontHandle, gpu: GPUService, reloader: Reloader, drainTimeout: Int,
+    init(configRoot: String, front: FrontHandle, gpu: GPUService, reloader: Reloader, onDemand: OnDemandManager, drainTimeout: Int,
          requestShutdown: @escaping @Sendable () -> Void) {
+        self.onDemand = onDemand
         self.configRoot = configRoot
         self.front = front
         self.gpu = gpu

@@ -17,6 +17,8 @@ public struct DaemonStatus: Codable, Sendable {
     /// The guard process that restarts this daemon when it dies.
     public var guardPid: Int32?
     public var servers: [ServerStatus]
+    /// Running servers' last use and idle unload (absent from older daemons).
+    public var models: [ModelUsage]?
 
     public init(pid: Int32, startedAt: Date, configRoot: String, front: String?, servers: [ServerStatus]) {
         self.pid = pid
@@ -62,4 +64,32 @@ public enum ControlCodec {
         d.dateDecodingStrategy = .iso8601
         return d
     }()
+}
+
+/// One running server's use, for `status`: when it was last used and when it will be unloaded.
+public struct ModelUsage: Codable, Sendable, Equatable {
+    public var profile: String
+    /// `manual`, `always` or `on-demand`.
+    public var load: String
+    public var pinned: Bool
+    public var inFlight: Int
+    /// The front's last request on it, or its load when it has had none.
+    public var lastUse: Date
+    public var idleSeconds: Double
+    /// `idle_unload` in seconds; 0 = never.
+    public var idleUnloadSeconds: Double
+    /// When it will be unloaded if nothing uses it; nil = not by the idle timer.
+    public var unloadsAt: Date?
+
+    public init(profile: String, load: String, pinned: Bool, inFlight: Int, lastUse: Date, idleSeconds: Double,
+                idleUnloadSeconds: Double, unloadsAt: Date?) {
+        self.profile = profile
+        self.load = load
+        self.pinned = pinned
+        self.inFlight = inFlight
+        self.lastUse = lastUse
+        self.idleSeconds = idleSeconds
+        self.idleUnloadSeconds = idleUnloadSeconds
+        self.unloadsAt = unloadsAt
+    }
 }

@@ -68,20 +68,24 @@ public enum Daemon {
         if !stopped.isEmpty { logger.notice("stopped servers whose profile is gone", metadata: ["profiles": "\(stopped)"]) }
 
         let gpu = GPUService(monitor: monitor, registry: registry, logger: logger)
-        let (front, frontServices) = FrontWiring.make(config: config, registry: registry, gpu: gpu, paths: paths, logger: logger)
-        let reloader = Reloader(paths: paths, registry: registry, front: front, logger: logger)
+        let manager = OnDemandManager(registry: registry, config: config, memory: ModelMemoryProbe.live(monitor: monitor),
+                                      events: ModelEvents(paths: paths, settings: config.runtime.logs), logger: logger)
+        let (front, frontServices) = FrontWiring.make(config: config, runtime: OnDemandRuntime(registry: registry, manager: manager),
+                                                      registry: registry, gpu: gpu, paths: paths, logger: logger)
+        if let f = front.front { await manager.attach(usage: { f.usage() }) }
+        let reloader = Reloader(paths: paths, registry: registry, front: front, manager: manager, logger: logger)
 
         // The control socket: a stale file from a dead daemon is ours to remove (we hold the lock).
         try? FileManager.default.removeItem(at: paths.controlSocket)
         let shutdown = ShutdownSwitch()
         let drain = config.runtime.daemon.drainTimeout
-        let info = DaemonInfo(configRoot: paths.configRoot.path, front: front, gpu: gpu, reloader: reloader, drainTimeout: drain,
+        let info = DaemonInfo(configRoot: paths.configRoot.path, front: front, gpu: gpu, reloader: reloader, onDemand: manager, drainTimeout: drain,
                               requestShutdown: { shutdown.trigger() })
         let control = ControlAPI.application(socket: paths.controlSocket.path, registry: registry, daemon: info, logger: logger)
         let starter = StartupService(registry: registry, profiles: options.startProfiles, clock: options.clock, logger: logger)
         // Started in this order, shut down in reverse: the front drains first, then the servers stop,
         // and the control socket answers until the very end.
-        var services: [any Service] = [control, registry, gpu, starter]
+        var services: [any Service] = [control, registry, gpu, starter, OnDemandService(manager: manager, registry: registry, logger: logger)]
         services += frontServices
         services += [ReloadOnHangup(reloader: reloader, logger: logger), DrainMarker(info: info)]
         var groupConfig = ServiceGroupConfiguration(

@@ -40,7 +40,8 @@ final class FrontHandle: Sendable {
 /// port taken) does not take the supervisors down with it: the daemon keeps running, logs why, and
 /// `status` shows it.
 enum FrontWiring {
-    static func make(config: HermesConfig, registry: SupervisorRegistry, gpu: GPUService, paths: RuntimePaths, logger: Logger)
+    static func make(config: HermesConfig, runtime: any RuntimeStateProvider, registry: SupervisorRegistry, gpu: GPUService,
+                     paths: RuntimePaths, logger: Logger)
         -> (handle: FrontHandle, services: [any Service])
     {
         let settings = config.runtime.front
@@ -55,7 +56,7 @@ enum FrontWiring {
         var frontLogger = logger
         frontLogger[metadataKey: "component"] = "front"
         do {
-            let (app, front) = try buildFront(config: config, runtime: registry, eventsFile: paths.eventsFile,
+            let (app, front) = try buildFront(config: config, runtime: runtime, eventsFile: paths.eventsFile,
                                               logger: frontLogger, options: options)
             let handle = FrontHandle(front: front, url: url, problem: nil)
             return (handle, [ListeningFront(app: app, handle: handle, logger: frontLogger)])

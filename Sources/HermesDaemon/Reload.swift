@@ -30,10 +30,12 @@ final class Reloader: Sendable {
     let paths: RuntimePaths
     let registry: SupervisorRegistry
     let front: FrontHandle
+    let manager: OnDemandManager
     let logger: Logger
     private let serial = SerialGate()
 
-    init(paths: RuntimePaths, registry: SupervisorRegistry, front: FrontHandle, logger: Logger) {
+    init(paths: RuntimePaths, registry: SupervisorRegistry, front: FrontHandle, manager: OnDemandManager, logger: Logger) {
+        self.manager = manager
         self.paths = paths
         self.registry = registry
         self.front = front
@@ -61,6 +63,7 @@ final class Reloader: Sendable {
             }
         }
         await registry.update(config: config)
+        await manager.update(config: config)
         var notes: [String] = []
         if old.runtime.front.host != config.runtime.front.host || old.runtime.front.port != config.runtime.front.port {
             notes.append("front.listen changed: the front stays on \(old.runtime.front.host):\(old.runtime.front.port) until the daemon restarts")

@@ -93,7 +93,7 @@ extension RoutingFront {
         router.post("/v1/embeddings") { request, _ in await self.handleRouted(.embeddings, request: request) }
         // Clients configured with a base URL without /v1 still work.
         router.post("/chat/completions") { request, _ in await self.handleRouted(.chatCompletions, request: request) }
-        router.get("/v1/models") { request, _ in self.models(request) }
+        router.get("/v1/models") { request, _ in await self.models(request) }
         router.get("/health") { _, _ in await self.health() }
         router.get("/metrics") { request, _ in await self.metricsResponse(request) }
         addStatusPageRoutes(to: router)
@@ -102,7 +102,7 @@ extension RoutingFront {
         }
     }
 
-    func models(_ request: Request) -> Response {
+    func models(_ request: Request) async -> Response {
         let state = current
         guard state.authorized(request.headers[.authorization]) else {
             return openAIError(status: 401, message: "missing or wrong bearer key for the front", type: "authentication_error", code: "invalid_api_key")
@@ -113,6 +113,11 @@ extension RoutingFront {
             var entry: [String: Any] = ["id": name, "object": "model", "created": 0, "owned_by": "hermes-runtime",
                                         "kind": p.kindName]
             if let d = p.description { entry["description"] = d }
+            if let settings = p.llamaServer {
+                // Which local models are in memory now, and how each gets there.
+                entry["loaded"] = await runtime.status(ofProfile: name)?.isReady ?? false
+                entry["load"] = settings.effectiveLoad.rawValue
+            }
             data.append(entry)
         }
         for (alias, target) in state.config.runtime.front.aliases.sorted(by: { $0.key < $1.key }) where state.config.profiles[alias] == nil {

@@ -84,13 +84,27 @@ final class InFlight: Sendable {
         }
     }
 
+    /// When each profile's last request ended: the on-demand manager's idle clock.
+    let lastRelease = Mutex<[String: ContinuousClock.Instant]>([:])
+
     @discardableResult
     func release(_ profile: String) -> Int {
-        counts.withLock { c in
+        let now = ContinuousClock.now
+        lastRelease.withLock { $0[profile] = now }
+        return counts.withLock { c in
             let n = max(0, (c[profile] ?? 0) - 1)
             c[profile] = n
             return n
         }
+    }
+
+    /// In-flight counts and last use, per profile the front has used.
+    func usage() -> [String: ProfileUsage] {
+        let counts = snapshot()
+        let last = lastRelease.withLock { $0 }
+        var out: [String: ProfileUsage] = [:]
+        for name in Set(counts.keys).union(last.keys) { out[name] = ProfileUsage(inFlight: counts[name] ?? 0, lastUse: last[name]) }
+        return out
     }
 
     /// Waits up to `seconds` for a slot; gives up early when `abandon` says so (checked every 50 ms:

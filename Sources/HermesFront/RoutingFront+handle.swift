@@ -110,6 +110,12 @@ extension RoutingFront {
                     snapshot.inFlight[profile] = inFlight.count(profile)
                 }
                 continue
+            case .needsLoad(let profile, let wait):
+                // An on-demand model: the runtime loads it once however many requests ask.
+                let answer = await runtime.ensureLoaded(profile: profile, wait: wait)
+                snapshot.loads[profile] = answer
+                if case .ready(let status) = answer { snapshot.statuses[profile] = status }
+                continue
             case .forward(let profile) where state.config.profiles[profile]?.isLocal == true && ticket?.profile != profile:
                 ticket?.release()
                 ticket = nil
@@ -149,12 +155,14 @@ extension RoutingFront {
             h[.hermesAttempts] = "\(profile):down"
             h[.hermesOverhead] = formatMs((ContinuousClock.now - record.start).milliseconds)
             record.update { $0.attempts = [Attempt(profile: profile, outcome: "down", milliseconds: 0)] }
-            return finishEarly(record, openAIError(status: 503, message: "profile \(profile) is not running and has no burst profile", type: "server_error", code: "local_down", headers: h))
+            let why = decision.detail.map { "profile \(profile) cannot take it (\($0)) and has no burst profile" }
+                ?? "profile \(profile) is not running and has no burst profile"
+            return finishEarly(record, openAIError(status: 503, message: why, type: "server_error", code: reason.rawValue, headers: h))
         case .forward(let profile):
             let job = Job(ctx: ctx, decoded: decoded, raw: buffer, decision: decision, first: profile, state: state, record: record,
                           frontWork: frontWork, clientHeaders: request.headers, baseHeaders: baseHeaders)
             return await forward(job, ticket: ticket)
-        case .needsExactCount, .needsSlot:
+        case .needsExactCount, .needsSlot, .needsLoad:
             return finishEarly(record, openAIError(status: 500, message: "routing did not settle", code: "routing_failed", headers: baseHeaders))
         }
     }

@@ -59,6 +59,10 @@ public final class RoutingFront: Sendable {
     /// The config in force.
     public var config: HermesConfig { loaded.withLock { $0.config } }
 
+    /// The front's own requests in flight and last use per profile (the on-demand manager reads them:
+    /// a server with a request in flight is never evicted or unloaded).
+    public func usage() -> [String: ProfileUsage] { inFlight.usage() }
+
     /// Swaps in a new config for the next requests; requests under way finish on the old one.
     /// Throws (and keeps the old config) when the new one names a front key that is not set.
     /// A changed `front.listen` needs a restart: the socket stays where it was bound.

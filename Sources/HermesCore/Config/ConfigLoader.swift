@@ -9,7 +9,7 @@ public enum ConfigLoader {
     static let llamaKeys = [
         "binary", "model", "host", "port", "context", "predict", "threads", "slots", "mlock", "mmap",
         "gpu_layers", "flash_attn", "cache_type", "alias", "args", "env", "health", "restart", "burst",
-        "context_over", "output_reserve", "queue_wait",
+        "context_over", "output_reserve", "queue_wait", "load", "idle_unload", "pinned", "while_loading",
     ]
     static let openaiKeys = ["base_url", "api_key_env", "model", "context", "fallback", "cooldown", "timeout", "headers"]
     static let healthKeys = ["path", "interval", "timeout", "startup_timeout", "failures", "generation_interval"]
@@ -428,6 +428,27 @@ public enum ConfigLoader {
             case "context_over": s.contextOver = reader.int(v, path: k, range: 1...ConfigLimits.tokens)
             case "output_reserve": s.outputReserve = reader.int(v, path: k, range: 0...ConfigLimits.tokens)
             case "queue_wait": s.queueWait = reader.duration(v, path: k)
+            case "load":
+                if let t = reader.string(v, path: k) {
+                    if let m = LoadMode(rawValue: t) { s.load = m } else {
+                        var message = "expected on-demand, always or manual, found '\(t)'"
+                        if let near = closestMatch(to: t, in: LoadMode.allCases.map(\.rawValue)) { message += " (did you mean '\(near)'?)" }
+                        reader.add(.error, v, path: k, message)
+                    }
+                }
+            case "idle_unload":
+                if let d = reader.duration(v, path: k) {
+                    if d <= LlamaServerSettings.maxIdleUnload { s.idleUnload = d } else {
+                        reader.add(.error, v, path: k, "at most 7 days (\(Int(LlamaServerSettings.maxIdleUnload))s); 0 means never")
+                    }
+                }
+            case "pinned": s.pinned = reader.bool(v, path: k)
+            case "while_loading":
+                if let t = reader.string(v, path: k) {
+                    if let w = WhileLoading(rawValue: t) { s.whileLoading = w } else {
+                        reader.add(.error, v, path: k, "expected wait or burst, found '\(t)'")
+                    }
+                }
             case "health":
                 var h = HealthSettings()
                 for f in reader.mapping(v, path: k, allowed: healthKeys) ?? [] where !YAMLReader.isEmpty(f.value) {
@@ -519,6 +540,17 @@ public enum ConfigLoader {
                !(s.args ?? []).contains(where: { $0.hasPrefix("--api-key") }) {
                 reader.add(.warning, node("host"), path: "host",
                            "llama-server would listen on \(host) without --api-key: anyone who can reach it can use the model; keep host on 127.0.0.1 (the front serves others) or add --api-key-file to args")
+            }
+            if s.effectiveLoad != .onDemand {
+                if s.idleUnload.map({ $0 > 0 }) == true {
+                    reader.add(.warning, node("idle_unload"), path: "idle_unload", "idle_unload applies only to load: on-demand profiles")
+                }
+                if s.whileLoading != nil {
+                    reader.add(.warning, node("while_loading"), path: "while_loading", "while_loading applies only to load: on-demand profiles")
+                }
+            } else if s.whileLoading == .burst, s.burst == nil {
+                reader.add(.warning, node("while_loading"), path: "while_loading",
+                           "while_loading: burst without a burst profile: requests wait for the load")
             }
             if let c = s.context, let n = s.slots, c > 0, c / n < 512 {
                 reader.add(.warning, node("slots"), path: "slots", "context \(c) over \(n) slots leaves \(c / n) tokens per slot")

@@ -93,8 +93,34 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
     public var outputReserve: Int?
     /// How long a request may wait for a free slot before it overflows to the burst profile.
     public var queueWait: Double?
+    /// When the server runs: started by a person (`manual`), with the daemon (`always`), or on the first
+    /// request that needs it (`on-demand`).
+    public var load: LoadMode?
+    /// Seconds without a request after which an on-demand server is unloaded; 0 = never.
+    public var idleUnload: Double?
+    /// Never evicted to make room for another model.
+    public var pinned: Bool?
+    /// What a request does while its on-demand model loads.
+    public var whileLoading: WhileLoading?
 
     public init() {}
+
+    /// Longest `idle_unload` accepted: a week. Beyond it "never" (0) says what is meant.
+    public static let maxIdleUnload: Double = 7 * 24 * 3600
+    /// `idle_unload` of an on-demand profile that sets none (Ollama keeps 5 minutes, llama-swap forever;
+    /// a big model reloads in tens of seconds, so a quarter of an hour between agent turns is cheap).
+    public static let defaultIdleUnload: Double = 15 * 60
+
+    public var effectiveLoad: LoadMode { load ?? .manual }
+    public var effectivePinned: Bool { pinned ?? false }
+    /// Idle seconds before unload; 0 (never) for servers that are not on demand.
+    public var effectiveIdleUnload: Double {
+        effectiveLoad == .onDemand ? (idleUnload ?? Self.defaultIdleUnload) : 0
+    }
+    /// `burst` only when there is a burst profile to send to; otherwise requests wait.
+    public var effectiveWhileLoading: WhileLoading {
+        burst == nil ? .wait : (whileLoading ?? .wait)
+    }
 
     public var effectiveHost: String { host ?? "127.0.0.1" }
     public var effectiveOutputReserve: Int { outputReserve ?? 1024 }
@@ -127,8 +153,30 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
         m.contextOver = contextOver ?? parent.contextOver
         m.outputReserve = outputReserve ?? parent.outputReserve
         m.queueWait = queueWait ?? parent.queueWait
+        m.load = load ?? parent.load
+        m.idleUnload = idleUnload ?? parent.idleUnload
+        m.pinned = pinned ?? parent.pinned
+        m.whileLoading = whileLoading ?? parent.whileLoading
         return m
     }
+}
+
+/// When a local profile's server runs (`load:`).
+public enum LoadMode: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Started by `hermes-runtime start`, stopped by `stop` (the default: nothing changes by itself).
+    case manual
+    /// Started with the daemon.
+    case always
+    /// Started by the first request that needs it, unloaded after `idle_unload`, evictable for room.
+    case onDemand = "on-demand"
+}
+
+/// What a request does while its on-demand model loads (`while_loading:`).
+public enum WhileLoading: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Wait for the load, bounded by `health.startup_timeout`.
+    case wait
+    /// Go to the burst profile (reason `loading`) while the model comes up for the next request.
+    case burst
 }
 
 /// How the supervisor decides a server is ready and alive.

@@ -10,6 +10,10 @@ public enum BurstReason: String, Sendable, Codable, CaseIterable {
     case overflow
     /// The local server answered 502/503, refused the connection or timed out before the first byte.
     case localError = "local_error"
+    /// The on-demand model is loading and the profile says `while_loading: burst` (or the wait ran out).
+    case loading
+    /// The on-demand model does not fit the memory it would use, even after evicting idle servers.
+    case noMemory = "no_memory"
 }
 
 /// What the burst checks say about sending a request to a local profile now.

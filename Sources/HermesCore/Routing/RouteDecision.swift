@@ -40,6 +40,9 @@ public struct RouteDecision: Sendable, Equatable {
         /// The front must find something out, then decide again with it in the snapshot.
         case needsExactCount(profile: String)
         case needsSlot(profile: String, wait: Double)
+        /// An on-demand profile is not loaded: ask the runtime to load it (`wait`: until ready, else
+        /// only until admitted), put the answer in `RuntimeSnapshot.loads`, and decide again.
+        case needsLoad(profile: String, wait: Bool)
         /// No profile can take it (a local profile is down and has no burst profile).
         case unavailable(profile: String, reason: BurstReason)
     }
@@ -62,6 +65,8 @@ public struct RouteDecision: Sendable, Equatable {
     public var fallbacks: [String]
     /// One line per step, for `route --explain` and debugging.
     public var steps: [String]
+    /// For `unavailable`: what a person should read in the 503 (the memory numbers for `no_memory`).
+    public var detail: String?
 
     /// The profile requests go to, when forwarding.
     public var target: String? {
@@ -78,7 +83,9 @@ public struct RouteDecision: Sendable, Equatable {
         case .confirm(let r): lines.append("=> 409 confirm: \(r)")
         case .needsExactCount(let p): lines.append("=> count the prompt's tokens on \(p), then decide again")
         case .needsSlot(let p, let w): lines.append("=> wait up to \(w)s for a free slot on \(p), then decide again")
-        case .unavailable(let p, let r): lines.append("=> 503: \(p) cannot take it (\(r.rawValue)) and has no burst profile")
+        case .needsLoad(let p, let wait):
+            lines.append("=> load \(p) on demand" + (wait ? " and wait until it is ready" : " (requests meanwhile go to its burst profile)") + ", then decide again")
+        case .unavailable(let p, let r): lines.append("=> 503: \(p) cannot take it (\(r.rawValue)) and has no burst profile" + (detail.map { ": \($0)" } ?? ""))
         }
         return lines.joined(separator: "\n")
     }
@@ -94,10 +101,13 @@ public struct RuntimeSnapshot: Sendable, Equatable {
     public var exactPromptTokens: [String: Int]
     /// Local profiles the front already waited `queue_wait` on: busy now means overflow.
     public var waitedForSlot: Set<String>
+    /// What the runtime answered when asked to load an on-demand profile (see `Outcome.needsLoad`).
+    public var loads: [String: LoadAnswer]
 
     public init(statuses: [String: LocalRuntimeStatus] = [:], inFlight: [String: Int] = [:],
-                exactPromptTokens: [String: Int] = [:], waitedForSlot: Set<String> = [])
+                exactPromptTokens: [String: Int] = [:], waitedForSlot: Set<String> = [], loads: [String: LoadAnswer] = [:])
     {
+        self.loads = loads
         self.statuses = statuses
         self.inFlight = inFlight
         self.exactPromptTokens = exactPromptTokens

@@ -159,57 +159,71 @@ public struct RoutingPolicy: Sendable {
                 steps.append("\(current) is remote (kind openai)")
                 return decision
             }
-            let exact = snapshot.exactPromptTokens[current]
-            let tokens = exact ?? ctx.estimatedPromptTokens
-            decision.promptTokens = tokens
-            decision.promptTokensExact = exact != nil
-            let verdict = BurstCheck.checkLocal(
-                settings: settings, status: snapshot.statuses[current], promptTokens: tokens, exact: exact != nil,
-                maxTokens: ctx.maxTokens, inFlight: snapshot.inFlight[current] ?? 0)
-
             var burst: (BurstReason, String)?
-            switch verdict {
-            case .fits(let clamp):
-                decision.outcome = .forward(profile: current)
-                decision.maxTokens = clamp
-                let count = exact != nil ? "\(tokens) tokens (exact)" : "~\(tokens) tokens (estimate)"
-                steps.append("\(current) is ready and the prompt fits: \(count)"
-                    + (clamp.map { ", max_tokens clamped to \($0)" } ?? ""))
-                return decision
-            case .down(let phase):
-                burst = (.localDown, "\(current) is \(phase?.rawValue ?? "not started")")
-            case .tooLong(let need, let limit):
-                let what = exact != nil ? "exact" : "estimate"
-                burst = (.context, "\(current): prompt + output reserve = \(need) tokens (\(what)) > limit \(limit)")
-            case .nearLimit(let need, let limit):
-                if settings.burst == nil {
+            if let load = Self.onDemandState(settings: settings, status: snapshot.statuses[current], answer: snapshot.loads[current]) {
+                switch load {
+                case .ask(let wait):
+                    decision.outcome = .needsLoad(profile: current, wait: wait)
+                    steps.append("\(current) is on demand and not loaded: loading it" + (wait ? " (requests wait)" : ""))
+                    return decision
+                case .burst(let reason, let detail):
+                    burst = (reason, detail)
+                }
+            }
+            // A load answer that sends it on decides alone; otherwise the usual checks.
+            if burst == nil {
+                let exact = snapshot.exactPromptTokens[current]
+                let tokens = exact ?? ctx.estimatedPromptTokens
+                decision.promptTokens = tokens
+                decision.promptTokensExact = exact != nil
+                let verdict = BurstCheck.checkLocal(
+                    settings: settings, status: snapshot.statuses[current], promptTokens: tokens, exact: exact != nil,
+                    maxTokens: ctx.maxTokens, inFlight: snapshot.inFlight[current] ?? 0)
+
+                switch verdict {
+                case .fits(let clamp):
                     decision.outcome = .forward(profile: current)
-                    steps.append("\(current): ~\(need) tokens near limit \(limit), but no burst profile: kept")
+                    decision.maxTokens = clamp
+                    let count = exact != nil ? "\(tokens) tokens (exact)" : "~\(tokens) tokens (estimate)"
+                    steps.append("\(current) is ready and the prompt fits: \(count)"
+                        + (clamp.map { ", max_tokens clamped to \($0)" } ?? ""))
                     return decision
-                }
-                decision.outcome = .needsExactCount(profile: current)
-                steps.append("\(current): ~\(need) tokens is near limit \(limit): counting exactly")
-                return decision
-            case .busy(let inFlight, let slots):
-                if settings.burst == nil {
-                    decision.outcome = .forward(profile: current)
-                    steps.append("\(current): all \(slots) slots busy, no burst profile: queued at the server")
+                case .down(let phase):
+                    burst = (.localDown, "\(current) is \(phase?.rawValue ?? "not started")")
+                case .tooLong(let need, let limit):
+                    let what = exact != nil ? "exact" : "estimate"
+                    burst = (.context, "\(current): prompt + output reserve = \(need) tokens (\(what)) > limit \(limit)")
+                case .nearLimit(let need, let limit):
+                    if settings.burst == nil {
+                        decision.outcome = .forward(profile: current)
+                        steps.append("\(current): ~\(need) tokens near limit \(limit), but no burst profile: kept")
+                        return decision
+                    }
+                    decision.outcome = .needsExactCount(profile: current)
+                    steps.append("\(current): ~\(need) tokens is near limit \(limit): counting exactly")
                     return decision
+                case .busy(let inFlight, let slots):
+                    if settings.burst == nil {
+                        decision.outcome = .forward(profile: current)
+                        steps.append("\(current): all \(slots) slots busy, no burst profile: queued at the server")
+                        return decision
+                    }
+                    if !snapshot.waitedForSlot.contains(current) {
+                        decision.outcome = .needsSlot(profile: current, wait: settings.effectiveQueueWait)
+                        steps.append("\(current): \(inFlight) in flight on \(slots) slots: waiting for a slot")
+                        return decision
+                    }
+                    burst = (.overflow, "\(current): all \(slots) slots still busy after \(settings.effectiveQueueWait)s")
                 }
-                if !snapshot.waitedForSlot.contains(current) {
-                    decision.outcome = .needsSlot(profile: current, wait: settings.effectiveQueueWait)
-                    steps.append("\(current): \(inFlight) in flight on \(slots) slots: waiting for a slot")
-                    return decision
-                }
-                burst = (.overflow, "\(current): all \(slots) slots still busy after \(settings.effectiveQueueWait)s")
             }
 
             guard let (reason, detail) = burst else { return decision }
             guard let next = settings.burst, profiles[next] != nil, !visited.contains(next),
                 decision.hops.count < Self.maxHops
             else {
-                if reason == .localDown {
+                if [.localDown, .loading, .noMemory].contains(reason) {
                     decision.outcome = .unavailable(profile: current, reason: reason)
+                    decision.detail = detail
                     decision.reason = reason.rawValue
                     steps.append(detail + " and there is no burst profile to take it")
                 } else {
@@ -224,6 +238,29 @@ public struct RoutingPolicy: Sendable {
             steps.append(detail + ": burst to \(next) (\(reason.rawValue))")
             visited.insert(next)
             current = next
+        }
+    }
+
+    /// What an on-demand profile's load state means for routing; nil when it is not on demand, or is
+    /// loaded (or sick after loading: the usual checks decide then).
+    enum OnDemandStep: Equatable {
+        /// Ask the runtime to load it; `wait` per `while_loading`.
+        case ask(wait: Bool)
+        case burst(BurstReason, String)
+    }
+
+    static func onDemandState(settings: LlamaServerSettings, status: LocalRuntimeStatus?, answer: LoadAnswer?) -> OnDemandStep? {
+        guard settings.effectiveLoad == .onDemand else { return nil }
+        switch status?.phase {
+        case nil, .stopped?, .starting?, .failed?: break
+        case .ready?, .unhealthy?, .restarting?: return nil
+        }
+        switch answer {
+        case nil: return .ask(wait: settings.effectiveWhileLoading == .wait)
+        case .ready?: return nil
+        case .loading?: return .burst(.loading, "the model is loading")
+        case .noMemory(let numbers)?: return .burst(.noMemory, "no memory to load it: \(numbers)")
+        case .failed(let why)?: return .burst(.localDown, "it could not be loaded: \(why)")
         }
     }
 

@@ -37,6 +37,29 @@ public protocol RuntimeStateProvider: Sendable {
     /// The front saw the local server fail a real request (5xx, refused, timeout before the first byte).
     /// `/health` can say 200 while every completion fails; these reports let the supervisor restart it.
     func reportFailure(profile: String, httpStatus: Int?, reason: String) async
+    /// Loads an on-demand profile's model if it is not loaded (one load per profile, however many ask).
+    /// `wait`: return when it is ready or failed, bounded by its startup timeout; otherwise return as
+    /// soon as it is admitted (`.loading`) or refused (`.noMemory`).
+    func ensureLoaded(profile: String, wait: Bool) async -> LoadAnswer
+}
+
+/// The runtime's answer to "load this on-demand profile".
+public enum LoadAnswer: Sendable, Equatable {
+    /// Loaded and ready: the status to decide with.
+    case ready(LocalRuntimeStatus)
+    /// Admitted and loading (answered when the caller did not wait, or the wait ran out).
+    case loading
+    /// Does not fit even after evicting idle servers; the numbers, for people.
+    case noMemory(String)
+    /// The load failed (or this runtime cannot load on demand); why.
+    case failed(String)
+}
+
+extension RuntimeStateProvider {
+    /// A runtime without on-demand loading.
+    public func ensureLoaded(profile: String, wait: Bool) async -> LoadAnswer {
+        .failed("this runtime does not load models on demand")
+    }
 }
 
 /// A fixed map of statuses: for tests and for a front running without a supervisor.

@@ -1,0 +1,35 @@
+import Foundation
+import HermesCore
+import HermesGPU
+
+/// A model's memory need and the pool it will draw on, measured now.
+struct ModelMemory: Sendable, Equatable {
+    var neededBytes: UInt64
+    var pool: Admission.Pool
+}
+
+/// Where the on-demand manager reads a model's need and its pool's free memory. The daemon's source
+/// reads the GGUF header and asks the GPU monitor; tests of the pure parts pass plain values instead.
+typealias ModelMemorySource = @Sendable (_ profile: Profile, _ settings: LlamaServerSettings) async -> ModelMemory?
+
+enum ModelMemoryProbe {
+    /// The same estimate and pool choice as the pre-flight fit check (`ModelFit`): GTT on an APU whose
+    /// carve-out is small, the carve-out when larger, a discrete card's VRAM for the layers it holds,
+    /// system memory on the CPU. Nil when the model cannot be read or no pool can be measured: then
+    /// nothing is refused, as with the fit check.
+    static func live(monitor: GPUMonitor) -> ModelMemorySource {
+        { _, settings in
+            guard let model = settings.model, let info = try? GGUFReader.modelInfo(path: model) else { return nil }
+            let estimate = MemoryEstimate(model: info, settings: settings)
+            if !estimate.runsOnCPU, let gpu = await monitor.fit() {
+                // An APU's GTT is system RAM: the whole need comes from it. A discrete card holds the
+                // device part; its host part is not what runs short on these machines.
+                let need = gpu.pool == .gtt || estimate.fullyOffloaded ? estimate.totalBytes : estimate.deviceBytes
+                return ModelMemory(neededBytes: need,
+                                   pool: .init(name: gpu.pool.displayName, totalBytes: gpu.totalBytes, freeBytes: gpu.usableBytes))
+            }
+            guard let available = SystemMemory.availableBytes(meminfoPath: monitor.meminfoPath) else { return nil }
+            return ModelMemory(neededBytes: estimate.totalBytes, pool: .init(name: "system memory", totalBytes: nil, freeBytes: available))
+        }
+    }
+}
