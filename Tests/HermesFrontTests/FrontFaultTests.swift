@@ -48,7 +48,7 @@ import Testing
                 #expect(!line.contains("sk-primary-secret"))
                 #expect(!line.contains("client-key-must-not-leak"))
                 #expect(!line.contains("\"hi\""))
-                #expect(e["prompt_sha256"] as? String == SHA256.hex("hi"))
+                #expect(e["prompt_sha256"] as? String == PromptDigest.hex("hi"))
             }
         }
     }

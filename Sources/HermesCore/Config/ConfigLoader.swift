@@ -505,11 +505,6 @@ public enum ConfigLoader {
             if let m = s.model, !FileManager.default.fileExists(atPath: m) {
                 reader.add(.warning, node("model"), path: "model", "model file \(m) does not exist (the profile cannot start until it does)")
             }
-            if let host = s.host, !ConfigLoader.isLoopback(host),
-               !(s.args ?? []).contains(where: { $0.hasPrefix("--api-key") }) {
-                reader.add(.warning, node("host"), path: "host",
-                           "llama-server would listen on \(host) without --api-key: anyone who can reach it can use the model; keep host on 127.0.0.1 (the front serves others) or add --api-key-file to args")
-            }
             if let c = s.context, let n = s.slots, c > 0, c / n < 512 {
                 reader.add(.warning, node("slots"), path: "slots", "context \(c) over \(n) slots leaves \(c / n) tokens per slot")
             }
