@@ -37,14 +37,17 @@ fi
 
 scratch="${HERMES_RUNTIME_FUZZ_BUILD:-$HERMES_CACHE/fuzz-build}"
 sanitizers="${HERMES_FUZZ_SANITIZERS:-fuzzer}"
-mkdir -p "$scratch" "$HERMES_CACHE/fuzz-corpus" "$HERMES_CACHE/fuzz-logs"
+# Logs beside the build, so two clones fuzzing with their own HERMES_RUNTIME_FUZZ_BUILD never write
+# one log; the found corpus is shared on purpose (libFuzzer only adds files to it).
+logs="$scratch/logs"
+mkdir -p "$scratch" "$HERMES_CACHE/fuzz-corpus" "$logs"
 
 build() {
   # -parse-as-library: a target has no top-level code; its `fuzz_<name>_main` (what SwiftPM aliases
   # main to) hands the process to libFuzzer (Fuzz/CFuzzDriver).
   # -fsanitize=fuzzer-no-link instruments the C code too (libyaml inside Yams), so coverage guides
   # the fuzzer through the YAML scanner as well as through our Swift.
-  local out="$HERMES_CACHE/fuzz-logs/build-$1.log" rc=0
+  local out="$logs/build-$1.log" rc=0
   HERMES_FUZZ=1 swift build -c release --scratch-path "$scratch" --product "fuzz-$1" \
     -Xswiftc "-sanitize=$sanitizers" -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link >"$out" 2>&1 || rc=$?
   # A failed build must not leave an older binary to be fuzzed in its place.
@@ -61,7 +64,7 @@ for t in "${chosen[@]}"; do
   bin="$scratch/release/fuzz-$t"
   seeds="Fuzz/$t/corpus"
   work="$HERMES_CACHE/fuzz-corpus/$t"
-  logfile="$HERMES_CACHE/fuzz-logs/$t.log"
+  logfile="$logs/$t.log"
   artifacts="$(mktemp -d)"
   mkdir -p "$work" "$seeds"
   options=()
@@ -79,8 +82,8 @@ for t in "${chosen[@]}"; do
   # libFuzzer's, and the process would die without libFuzzer saving the input.
   SWIFT_BACKTRACE=enable=no "$bin" "$work" "$seeds" "${run[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "${options[@]}" >"$logfile" 2>&1 || rc=$?
-  runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$logfile" | grep -o '[0-9]*$' || echo '?')"
-  cov="$(grep -oE 'cov: [0-9]+' "$logfile" | tail -1 | grep -oE '[0-9]+' || echo '?')"
+  runs="$(grep -a -o 'stat::number_of_executed_units: *[0-9]*' "$logfile" | grep -o '[0-9]*$' || echo '?')"
+  cov="$(grep -a -oE 'cov: [0-9]+' "$logfile" | tail -1 | grep -oE '[0-9]+' || echo '?')"
   found=("$artifacts"/*)
   if [ "$rc" -ne 0 ] || [ -e "${found[0]}" ]; then
     failed=$((failed + 1))
@@ -90,7 +93,7 @@ for t in "${chosen[@]}"; do
       cp "$f" "$seeds/$(basename "$f")"
       log "  $seeds/$(basename "$f")   (replay: $bin $seeds/$(basename "$f"))"
     done
-    grep -E "ERROR|Fatal error|fatal error|Swift runtime failure|SUMMARY|#[0-9]+ 0x" "$logfile" | head -20 >&2 \
+    grep -a -E "ERROR|Fatal error|fatal error|Swift runtime failure|SUMMARY|#[0-9]+ 0x" "$logfile" | head -20 >&2 \
       || tail -15 "$logfile" >&2
   else
     passed=$((passed + 1))

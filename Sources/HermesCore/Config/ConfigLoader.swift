@@ -536,11 +536,6 @@ public enum ConfigLoader {
             if let m = s.model, !FileManager.default.fileExists(atPath: m) {
                 reader.add(.warning, node("model"), path: "model", "model file \(m) does not exist (the profile cannot start until it does)")
             }
-            if let host = s.host, !ConfigLoader.isLoopback(host),
-               !(s.args ?? []).contains(where: { $0.hasPrefix("--api-key") }) {
-                reader.add(.warning, node("host"), path: "host",
-                           "llama-server would listen on \(host) without --api-key: anyone who can reach it can use the model; keep host on 127.0.0.1 (the front serves others) or add --api-key-file to args")
-            }
             if s.effectiveLoad != .onDemand {
                 if s.idleUnload.map({ $0 > 0 }) == true {
                     reader.add(.warning, node("idle_unload"), path: "idle_unload", "idle_unload applies only to load: on-demand profiles")

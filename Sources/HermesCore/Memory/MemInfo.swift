@@ -44,7 +44,8 @@ public enum MemInfo {
 
     /// Reads until end of file: procfs files report size 0, so size-based reads see nothing.
     static func readSmallFile(_ path: String, limit: Int = 1 << 20) throws(ReadError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO given as the path (tests pass their own) must not block the caller.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw ReadError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var data: [UInt8] = []
@@ -55,6 +56,8 @@ public enum MemInfo {
                 data.append(contentsOf: chunk[0..<n])
             } else if n == 0 {
                 break
+            } else if errno == EAGAIN {
+                throw ReadError(path: path, reason: "not readable without blocking (a FIFO?)")
             } else if errno != EINTR {
                 throw ReadError(path: path, reason: String(cString: strerror(errno)))
             }
