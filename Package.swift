@@ -185,6 +185,8 @@ if Context.environment["HERMES_FUZZ"] == "1" {
         ("config", ["HermesCore"]),
         ("gguf", ["HermesCore"]),
         ("sysfs", ["HermesGPU"]),
+        ("request", ["HermesCore"]),
+        ("upstream", ["HermesCore"]),
     ]
     package.targets.append(.target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"))
     for t in fuzzTargets {

@@ -85,4 +85,19 @@ import Testing
             }
         }
     }
+
+    @Test func retryAfterDatesAreReadByHandAndNonASCIIIsRefused() throws {
+        let now = Date(timeIntervalSince1970: 1_700_000_000)   // Tue, 14 Nov 2023 22:13:20 GMT
+        #expect(UpstreamPolicy.retryAfter("Tue, 14 Nov 2023 22:13:50 GMT", now: now) == 30)
+        #expect(UpstreamPolicy.httpDate("Thu, 01 Jan 1970 00:00:00 GMT") == Date(timeIntervalSince1970: 0))
+        #expect(UpstreamPolicy.httpDate("Tue, 29 Feb 2028 12:00:00 GMT") == Date(timeIntervalSince1970: 1_835_438_400))
+        #expect(UpstreamPolicy.retryAfter("Tue, 14 Nov 2023 22:13:50 FMT", now: now) == nil)
+        #expect(UpstreamPolicy.retryAfter("Tue, 99 Nov 2023 22:13:50 GMT", now: now) == nil)
+        // What the fuzz target found: Foundation's DateFormatter trapped on this (a crash from a header).
+        let found = try #require(Bundle.module.url(forResource: "crash-762ab091b5b548f0423d4a859208cf34f83153a4", withExtension: nil,
+                                                   subdirectory: "Fixtures/fuzz-upstream")).path
+        let bytes = try #require(FileManager.default.contents(atPath: found))
+        let header = String(decoding: bytes.prefix { $0 != 0x0A }, as: UTF8.self)
+        #expect(UpstreamPolicy.retryAfter(header, now: now) == nil)
+    }
 }

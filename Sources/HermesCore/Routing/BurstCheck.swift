@@ -125,12 +125,42 @@ public enum UpstreamPolicy {
     public static func retryAfter(_ value: String?, now: Date = Date()) -> Double? {
         guard let v = value?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
         if let s = Double(v), s.isFinite, s >= 0 { return s }
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "GMT")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = f.date(from: v) else { return nil }
+        guard let date = httpDate(v) else { return nil }
         return max(0, date.timeIntervalSince(now))
+    }
+
+    /// An IMF-fixdate (`Tue, 14 Nov 2023 22:13:50 GMT`, RFC 9110), read by hand: Foundation's
+    /// DateFormatter traps on some non-ASCII input (found by the `upstream` fuzz target), and a header
+    /// is the upstream's to write.
+    public static func httpDate(_ text: String) -> Date? {
+        let b = Array(text.utf8)
+        guard b.count == 29, b.allSatisfy({ $0 < 0x80 }), b[3] == UInt8(ascii: ","), b[4] == 0x20, b[7] == 0x20, b[11] == 0x20,
+            b[16] == 0x20, b[19] == UInt8(ascii: ":"), b[22] == UInt8(ascii: ":"), b[25] == 0x20,
+            String(decoding: b[26..<29], as: UTF8.self) == "GMT"
+        else { return nil }
+        func number(_ r: Range<Int>) -> Int? {
+            var n = 0
+            for i in r {
+                guard b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") else { return nil }
+                n = n * 10 + Int(b[i] - UInt8(ascii: "0"))
+            }
+            return n
+        }
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard let d = number(5..<7), let y = number(12..<16), let hh = number(17..<19), let mm = number(20..<22),
+            let ss = number(23..<25), let monthIndex = months.firstIndex(of: String(decoding: b[8..<11], as: UTF8.self)),
+            (1...31).contains(d), (0...23).contains(hh), (0...59).contains(mm), (0...60).contains(ss)
+        else { return nil }
+        // Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). Four-digit
+        // years keep every product small.
+        let m = monthIndex + 1
+        let yy = m <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return Date(timeIntervalSince1970: Double(days * 86400 + hh * 3600 + mm * 60 + ss))
     }
 
     /// How long a remote is skipped: Retry-After when the answer had one, else its `cooldown`.
