@@ -55,9 +55,13 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let e as any HTTPResponseError {
             let code = Int(e.status.code)
             let message = code == 404 ? "no such endpoint: \(request.method) \(request.uri.path)" : (e.status.reasonPhrase)
-            return openAIError(status: code, message: message, code: code == 404 ? "not_found" : "http_\(code)")
+            return ErrorShape.$current.withValue(ErrorShape.forPath(request.uri.path)) {
+                openAIError(status: code, message: message, code: code == 404 ? "not_found" : "http_\(code)")
+            }
         } catch {
-            return openAIError(status: 500, message: "internal error", code: "internal_error")
+            return ErrorShape.$current.withValue(ErrorShape.forPath(request.uri.path)) {
+                openAIError(status: 500, message: "internal error", code: "internal_error")
+            }
         }
     }
 }
@@ -73,6 +77,7 @@ extension RoutingFront {
         router.post("/v1/embeddings") { request, _ in await self.handleRouted(.embeddings, request: request) }
         // Clients configured with a base URL without /v1 still work.
         router.post("/chat/completions") { request, _ in await self.handleRouted(.chatCompletions, request: request) }
+        addAgentAPIRoutes(to: router)
         router.get("/v1/models") { request, _ in self.models(request) }
         router.get("/health") { _, _ in await self.health() }
         router.get("/metrics") { request, _ in await self.metricsResponse(request) }

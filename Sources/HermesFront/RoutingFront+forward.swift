@@ -89,7 +89,7 @@ extension RoutingFront {
         var baseHeaders = HTTPFields()
         baseHeaders[.requestID] = record.id
 
-        guard state.authorized(request.headers[.authorization]) else {
+        guard state.authorized(Self.clientCredential(request.headers)) else {
             return finishEarly(record, openAIError(status: 401, message: "missing or wrong bearer key for the front",
                                                    type: "authentication_error", code: "invalid_api_key", headers: baseHeaders))
         }
@@ -211,11 +211,19 @@ extension RoutingFront {
             h[.hermesAttempts] = ""
             h[.hermesOverhead] = formatMs((ContinuousClock.now - record.start).milliseconds)
             return finishEarly(record, openAIError(status: 409, message: reason, type: "confirmation_required", code: "confirm", headers: h))
+        case .unavailable(let profile, let reason) where reason == .api || reason == .vision:
+            let (status, code, message) = Self.cannotTake(reason, profile: profile, api: ctx.api)
+            var h = baseHeaders
+            h[.hermesRoute] = "none"
+            h[.hermesReason] = reason.rawValue
+            h[.hermesAttempts] = decision.skipped.map(\.receipt).joined(separator: ",")
+            h[.hermesOverhead] = formatMs((ContinuousClock.now - record.start).milliseconds)
+            return finishEarly(record, openAIError(status: status, message: message, code: code, headers: h))
         case .unavailable(let profile, let reason):
             var h = baseHeaders
             h[.hermesRoute] = "none"
             h[.hermesReason] = reason.rawValue
-            h[.hermesAttempts] = "\(profile):down"
+            h[.hermesAttempts] = (["\(profile):down"] + decision.skipped.map(\.receipt)).joined(separator: ",")
             h[.hermesOverhead] = formatMs((ContinuousClock.now - record.start).milliseconds)
             record.update { $0.attempts = [Attempt(profile: profile, outcome: "down", milliseconds: 0)] }
             return finishEarly(record, openAIError(status: 503, message: "profile \(profile) is not running and has no burst profile", type: "server_error", code: "local_down", headers: h))
@@ -271,8 +279,11 @@ extension RoutingFront {
                  frontWork: Duration, clientHeaders: HTTPFields, baseHeaders: HTTPFields) async -> Response
     {
         var queue: [Candidate] = [Candidate(profile: first, reason: nil)] + decision.fallbacks.map { Candidate(profile: $0, reason: "fallback") }
-        var attempts: [Attempt] = []
+        // Profiles routing passed over (their API, an image) lead the receipt.
+        var attempts = decision.skipped.map { Attempt(profile: $0.profile, outcome: "skipped_\($0.why.rawValue)", milliseconds: 0) }
         var reasons = decision.hops.map(\.reason.rawValue)
+        var promoted = false
+        let toolNames = state.config.profiles[first]?.promotesBadToolCalls == true ? ToolCallCheck.toolNames(inRequest: Data(raw.readableBytesView)) : nil
         var reason = decision.reason
         var upstreamTime: Duration = .zero
         var localRetried = false
@@ -283,6 +294,11 @@ extension RoutingFront {
             let candidate = queue[index]
             index += 1
             guard let profile = state.config.profiles[candidate.profile] else { continue }
+            // A burst or fallback added while forwarding (local_error, bad_tool_call) may not take it.
+            if let why = state.policy.mismatch(profile, ctx) {
+                attempts.append(Attempt(profile: profile.name, outcome: "skipped_\(why.rawValue)", milliseconds: 0))
+                continue
+            }
             let isLocal = profile.isLocal
             if let r = candidate.reason {
                 reason = r
@@ -320,7 +336,11 @@ extension RoutingFront {
                 url = base + endpoint.pathSuffix
                 timeout = remote.effectiveTimeout
                 if let model = remote.model { body = Self.body(raw, parsed: parsed, replacing: ["model": model]) }
-                if let key = state.remoteKeys[profile.name] { headers.add(name: "authorization", value: "Bearer \(key)") }
+                if ctx.api == .messages {
+                    Self.addAnthropicHeaders(&headers, key: state.remoteKeys[profile.name], client: clientHeaders)
+                } else if let key = state.remoteKeys[profile.name] {
+                    headers.add(name: "authorization", value: "Bearer \(key)")
+                }
                 for (k, v) in (remote.headers ?? [:]).sorted(by: { $0.key < $1.key }) { headers.replaceOrAdd(name: k, value: v) }
             } else {
                 continue
@@ -340,6 +360,33 @@ extension RoutingFront {
                 upstreamTime += took
                 let code = response.status
                 if UpstreamPolicy.verdict(status: code, isLocal: isLocal) == .deliver {
+                    // hasPrefix, not Foundation's contains: this runs on every answer.
+                    let isSSE = ctx.stream || (response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false)
+                    let canPromote = isLocal && !promoted && profile.promotesBadToolCalls
+                        && profile.burst.map { state.config.profiles[$0] != nil } == true
+                    let reading = Self.answerReading(ctx: ctx, profile: profile, promote: canPromote, toolNames: toolNames, isSSE: isSSE)
+                    let answer: AnswerStream
+                    switch await reading.read(response) {
+                    case .deliver(let a):
+                        answer = a
+                    case .promote(let bad):
+                        // Nothing has reached the client: the burst profile gets the request, once.
+                        let read = ContinuousClock.now - t0
+                        upstreamTime += read - took
+                        attempts.append(Attempt(profile: profile.name, outcome: BurstReason.badToolCall.rawValue, milliseconds: read.milliseconds))
+                        logger.info("local answer has a bad tool call: promoted", metadata: [
+                            "profile": "\(profile.name)", "problem": "\(bad.problem.rawValue)", "request_id": "\(record.id)",
+                        ])
+                        promoted = true
+                        ticket?.release()
+                        ticket = nil
+                        metrics.burst(reason: BurstReason.badToolCall.rawValue)
+                        if let burst = profile.burst {
+                            queue.insert(contentsOf: [Candidate(profile: burst, reason: BurstReason.badToolCall.rawValue)]
+                                + state.policy.fallbackOrder(for: burst).map { Candidate(profile: $0, reason: "fallback") }, at: index)
+                        }
+                        continue
+                    }
                     attempts.append(Attempt(profile: profile.name, outcome: String(code), milliseconds: took.milliseconds))
                     record.update {
                         $0.attempts = attempts
@@ -348,9 +395,9 @@ extension RoutingFront {
                         $0.reasons = reasons
                         $0.status = code
                     }
-                    return commit(response: response, profile: profile.name, reason: reason, attempts: attempts, record: record,
-                                  upstreamBeforeCommit: upstreamTime, frontWork: frontWork, ticket: ticket, stream: ctx.stream,
-                                  baseHeaders: baseHeaders)
+                    return commit(response: response, answer: answer, isSSE: isSSE, profile: profile.name, reason: reason,
+                                  attempts: attempts, record: record, upstreamBeforeCommit: upstreamTime, frontWork: frontWork,
+                                  ticket: ticket, baseHeaders: baseHeaders)
                 }
                 failedStatus = code
                 failure = String(code)
@@ -411,9 +458,9 @@ extension RoutingFront {
     }
 
     /// The answer is going out: status and headers now, the body chunk by chunk as the upstream sends it.
-    func commit(response: UpstreamResponse, profile: String, reason: String, attempts: [Attempt], record: RequestRecord,
-                upstreamBeforeCommit: Duration, frontWork: Duration, ticket: SlotTicket?, stream: Bool,
-                baseHeaders: HTTPFields) -> Response
+    func commit(response: UpstreamResponse, answer: AnswerStream, isSSE: Bool, profile: String, reason: String,
+                attempts: [Attempt], record: RequestRecord, upstreamBeforeCommit: Duration, frontWork: Duration,
+                ticket: SlotTicket?, baseHeaders: HTTPFields) -> Response
     {
         var headers = baseHeaders
         for h in response.headers where !hopByHop.contains(h.name.lowercased()) {
@@ -425,16 +472,14 @@ extension RoutingFront {
         headers[.hermesAttempts] = attempts.map(\.receipt).joined(separator: ",")
         headers[.hermesOverhead] = formatMs(overhead.milliseconds)
         record.update { $0.overhead = overhead }
-        // hasPrefix, not Foundation's contains: this runs on every answer.
-        let isSSE = stream || (response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false)
-        let length = response.headers.first(name: "content-length").flatMap(Int.init)
-        let body = response.body
         let front = self
-        let responseBody = ResponseBody(contentLength: isSSE ? nil : length) { writer in
+        // Read now: the body is written after the handler returned, outside its task-local values.
+        let shape = ErrorShape.current
+        let responseBody = ResponseBody(contentLength: isSSE ? nil : answer.contentLength) { writer in
             var bytes = 0
             var firstByte: Duration?
             var cut: String?
-            var iterator = body.makeAsyncIterator()
+            let iterator = answer
             defer { ticket?.release() }
             while true {
                 let chunk: ByteBuffer?
@@ -465,11 +510,20 @@ extension RoutingFront {
                 if isSSE {
                     // The blank lines end any half-written event so the error event parses on its own.
                     let message = "the upstream (\(profile)) cut the stream (\(cut)) after \(bytes) bytes; not retried after the first byte"
-                    let object: [String: Any] = ["error": ["message": message, "type": "upstream_error", "code": "stream_cut"]]
-                    let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-                    var out = ByteBuffer(string: "\n\ndata: ")
-                    out.writeBytes(json)
-                    out.writeString("\n\ndata: [DONE]\n\n")
+                    var out: ByteBuffer
+                    if shape == .anthropic {
+                        // Anthropic's clients read an `error` event and stop; they know no `[DONE]`.
+                        out = ByteBuffer(string: "\n\nevent: error\ndata: ")
+                        var body = anthropicErrorBody(status: 502, message: message, code: "stream_cut")
+                        out.writeBuffer(&body)
+                        out.writeString("\n\n")
+                    } else {
+                        let object: [String: Any] = ["error": ["message": message, "type": "upstream_error", "code": "stream_cut"]]
+                        let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+                        out = ByteBuffer(string: "\n\ndata: ")
+                        out.writeBytes(json)
+                        out.writeString("\n\ndata: [DONE]\n\n")
+                    }
                     try? await writer.write(out)
                     try? await writer.finish(nil)
                     front.writeEvent(record)
@@ -588,7 +642,7 @@ extension RoutingFront {
             else { return nil }
             return (try? JSONSerialization.jsonObject(with: Data(buf.readableBytesView))) as? [String: Any]
         }
-        if ctx.endpoint == .chatCompletions, let j = await post("/v1/chat/completions/input_tokens", body),
+        if let path = Self.exactCountPath(ctx.endpoint), let j = await post(path, body),
             let n = j["input_tokens"] as? Int
         {
             return n

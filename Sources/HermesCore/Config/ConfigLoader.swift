@@ -9,9 +9,10 @@ public enum ConfigLoader {
     static let llamaKeys = [
         "binary", "model", "host", "port", "context", "predict", "threads", "slots", "mlock", "mmap",
         "gpu_layers", "flash_attn", "cache_type", "alias", "args", "env", "health", "restart", "burst",
-        "context_over", "output_reserve", "queue_wait",
+        "context_over", "output_reserve", "queue_wait", "mmproj", "vision", "apis", "promote_bad_tool_calls",
     ]
-    static let openaiKeys = ["base_url", "api_key_env", "model", "context", "fallback", "cooldown", "timeout", "headers"]
+    static let openaiKeys = ["base_url", "api_key_env", "model", "context", "fallback", "cooldown", "timeout", "headers",
+                             "apis", "vision"]
     static let healthKeys = ["path", "interval", "timeout", "startup_timeout", "failures", "generation_interval"]
     static let restartKeys = ["enabled", "backoff", "max_restarts", "window"]
     static let runtimeKeys = ["front", "logs"]
@@ -68,7 +69,7 @@ public enum ConfigLoader {
         diagnostics += profileDiagnostics
 
         let config = HermesConfig(paths: paths, runtime: runtime, profiles: profiles)
-        diagnostics += crossCheck(config)
+        diagnostics += crossCheck(config) + capabilityCheck(config)
         var result = config
         result.warnings = diagnostics.filter { $0.severity == .warning }
         return (result, diagnostics)
@@ -394,6 +395,10 @@ public enum ConfigLoader {
             case "context_over": s.contextOver = reader.int(v, path: k, range: 1...(1 << 24))
             case "output_reserve": s.outputReserve = reader.int(v, path: k, range: 0...(1 << 24))
             case "queue_wait": s.queueWait = reader.duration(v, path: k)
+            case "mmproj": s.mmproj = reader.string(v, path: k)
+            case "vision": s.vision = reader.bool(v, path: k)
+            case "apis": s.apis = parseAPIs(v, path: k, reader: reader)
+            case "promote_bad_tool_calls": s.promoteBadToolCalls = reader.bool(v, path: k)
             case "health":
                 var h = HealthSettings()
                 for f in reader.mapping(v, path: k, allowed: healthKeys) ?? [] where !YAMLReader.isEmpty(f.value) {
@@ -454,6 +459,8 @@ public enum ConfigLoader {
             case "cooldown": s.cooldown = reader.duration(v, path: k)
             case "timeout": s.timeout = reader.duration(v, path: k)
             case "headers": s.headers = reader.stringMap(v, path: k)
+            case "apis": s.apis = parseAPIs(v, path: k, reader: reader)
+            case "vision": s.vision = reader.bool(v, path: k)
             default: break
             }
         }

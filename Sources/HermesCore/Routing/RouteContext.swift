@@ -5,6 +5,9 @@ public enum RoutedEndpoint: String, Sendable, Codable, CaseIterable {
     case chatCompletions = "chat.completions"
     case completions = "completions"
     case embeddings = "embeddings"
+    case responses = "responses"
+    case messages = "messages"
+    case messagesCountTokens = "messages.count_tokens"
 
     /// The path under `/v1` (`/chat/completions`), appended to a remote's `base_url`.
     public var pathSuffix: String {
@@ -12,6 +15,9 @@ public enum RoutedEndpoint: String, Sendable, Codable, CaseIterable {
         case .chatCompletions: return "/chat/completions"
         case .completions: return "/completions"
         case .embeddings: return "/embeddings"
+        case .responses: return "/responses"
+        case .messages: return "/messages"
+        case .messagesCountTokens: return "/messages/count_tokens"
         }
     }
 }
@@ -62,6 +68,8 @@ public struct RouteContext: Sendable, Equatable {
     public var stream: Bool
     /// The fast estimate of the prompt's tokens (see `TokenEstimate`).
     public var estimatedPromptTokens: Int
+    /// A message carries an image part (`image_url`, `input_image`, an Anthropic `image` block).
+    public var hasImages = false
 
     public init(endpoint: RoutedEndpoint = .chatCompletions, explicitProfile: String? = nil, platform: String? = nil,
                 sourceKind: String? = nil, toolsets: [String] = [], goal: String? = nil, model: String? = nil,
@@ -138,11 +146,19 @@ public struct RouteContext: Sendable, Equatable {
                 throw RequestError(code: "missing_prompt", message: "'prompt' is required")
             }
             Self.appendContent(prompt, to: &text)
-        case .embeddings:
+        case .embeddings, .responses:
             guard let input = object["input"] else {
                 throw RequestError(code: "missing_input", message: "'input' is required")
             }
             Self.appendContent(input, to: &text)
+        case .messages, .messagesCountTokens:
+            guard let messages = object["messages"] as? [Any], !messages.isEmpty else {
+                throw RequestError(code: "missing_messages", message: "'messages' is required and must be a non-empty list")
+            }
+            for m in messages {
+                if !text.isEmpty { text.append("\n") }
+                Self.appendContent((m as? [String: Any])?["content"], to: &text)
+            }
         }
 
         var toolsets: [String] = []
@@ -169,6 +185,11 @@ public struct RouteContext: Sendable, Equatable {
             stream: (object["stream"] as? Bool) ?? false,
             estimatedPromptTokens: TokenEstimate.tokens(forBytes: bodyBytes)
         )
+        let conversation = (object["messages"] as? [Any]) ?? (object["input"] as? [Any]) ?? []
+        self.hasImages = conversation.contains { m in
+            let parts = ((m as? [String: Any])?["content"] as? [Any] ?? []) + [m]
+            return parts.contains { ["image_url", "input_image", "image"].contains(($0 as? [String: Any])?["type"] as? String ?? "") }
+        }
     }
 
     static func commaList(_ s: String) -> [String] {

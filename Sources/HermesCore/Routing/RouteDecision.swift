@@ -62,6 +62,9 @@ public struct RouteDecision: Sendable, Equatable {
     public var fallbacks: [String]
     /// One line per step, for `route --explain` and debugging.
     public var steps: [String]
+    /// Profiles on the way that cannot take the request (its API, its images), in the order met; the
+    /// receipt lists them as `NAME:skipped_api` / `NAME:skipped_vision`.
+    public var skipped: [SkippedProfile] = []
 
     /// The profile requests go to, when forwarding.
     public var target: String? {
@@ -78,6 +81,8 @@ public struct RouteDecision: Sendable, Equatable {
         case .confirm(let r): lines.append("=> 409 confirm: \(r)")
         case .needsExactCount(let p): lines.append("=> count the prompt's tokens on \(p), then decide again")
         case .needsSlot(let p, let w): lines.append("=> wait up to \(w)s for a free slot on \(p), then decide again")
+        case .unavailable(let p, let r) where r == .api || r == .vision:
+            lines.append("=> \(r == .api ? 404 : 400): neither \(p) nor a profile it bursts or falls back to can take it (\(r.rawValue))")
         case .unavailable(let p, let r): lines.append("=> 503: \(p) cannot take it (\(r.rawValue)) and has no burst profile")
         }
         return lines.joined(separator: "\n")
