@@ -49,13 +49,9 @@ struct RouteCommand: AsyncParsableCommand {
             guard let colon = h.firstIndex(of: ":") else { throw ValidationError("a header is NAME: VALUE, not '\(h)'") }
             headers[h[..<colon].trimmingCharacters(in: .whitespaces).lowercased()] = h[h.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        let body: Any
-        do { body = try JSONSerialization.jsonObject(with: data) } catch {
-            throw CLIError("\(request) is not JSON: \(error.localizedDescription)")
-        }
         let ctx: RouteContext
-        do { ctx = try RouteContext(endpoint: routed, headers: headers, body: body, bodyBytes: data.count) } catch let e as RequestError {
-            throw CLIError("the front would answer \(e.status): \(e.message)")
+        do { ctx = try RouteContext(endpoint: routed, headers: headers, body: [UInt8](data)) } catch {
+            throw CLIError("the front would answer \(error.status): \(error.message)")
         }
 
         let (snapshot, source) = await liveSnapshot(paths: paths, config: config)

@@ -72,25 +72,38 @@ struct AnswerReading {
 
     /// Reads what the verdict needs and decides. A read that fails mid-way delivers what was read and
     /// lets the body writer meet the failure (it reports a cut as for any answer).
-    func read(_ response: UpstreamResponse) async -> AnswerVerdict {
-        let length = response.headers.first(name: "content-length").flatMap { Int($0) }
-        var it = response.body.makeAsyncIterator()
+    ///
+    /// - Parameter first: the body's first chunk, when `attempt` already waited for it.
+    func read(_ response: UpstreamResponse, first: UpstreamBody.FirstChunk) async -> AnswerVerdict {
+        let length = response.headers.first(name: "content-length").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+        var start: [ByteBuffer] = []
+        var it: UpstreamBody.AsyncIterator? = response.body.makeAsyncIterator()
+        switch first {
+        case .chunk(let c): start = [c]
+        case .ended: it = nil
+        case .notWaited: break
+        }
         // Errors and other statuses go out as they are: no model to name, no tool call to judge.
         guard response.status == 200, modelName != nil || judgeTools != nil else {
-            return .deliver(AnswerStream(held: [], iterator: it, sse: nil, contentLength: isSSE ? nil : length))
+            return .deliver(AnswerStream(held: start, iterator: it, sse: nil, contentLength: isSSE ? nil : length))
         }
         if isSSE {
             let splice = modelName.map(SSEModelSplice.init(name:))
             guard let tools = judgeTools, api == .chat, response.status == 200 else {
-                return .deliver(AnswerStream(held: [], iterator: it, sse: splice, contentLength: nil))
+                return .deliver(AnswerStream(held: start, iterator: it, sse: splice, contentLength: nil))
             }
             var judge = ToolCallStreamJudge(tools: tools)
             var events = SSEEventSplitter()
             var held: [ByteBuffer] = []
+            var pending = start
             while true {
                 let chunk: ByteBuffer?
-                do { chunk = try await it.next() } catch {
-                    return .deliver(AnswerStream(held: held, iterator: it, sse: splice, contentLength: nil))
+                if !pending.isEmpty {
+                    chunk = pending.removeFirst()
+                } else {
+                    do { chunk = try await it?.next() } catch {
+                        return .deliver(AnswerStream(held: held, iterator: it, sse: splice, contentLength: nil))
+                    }
                 }
                 guard let chunk else { return .deliver(AnswerStream(held: held, iterator: nil, sse: splice, contentLength: nil)) }
                 held.append(chunk)
@@ -105,11 +118,11 @@ struct AnswerReading {
             }
         }
         // A whole JSON answer: read it all (bounded), judge, splice.
-        var chunks: [ByteBuffer] = []
-        var total = 0
-        while true {
+        var chunks: [ByteBuffer] = start
+        var total = start.reduce(0) { $0 + $1.readableBytes }
+        while it != nil {
             let chunk: ByteBuffer?
-            do { chunk = try await it.next() } catch {
+            do { chunk = try await it?.next() } catch {
                 return .deliver(AnswerStream(held: chunks, iterator: it, sse: nil, contentLength: length))
             }
             guard let chunk else { break }

@@ -26,10 +26,16 @@ public func buildFront(
 ) throws -> (application: some ApplicationProtocol, front: RoutingFront) {
     let front = try RoutingFront(config: config, runtime: runtime, eventsFile: eventsFile, logger: logger, options: options)
     let router = Router()
-    router.add(middleware: OpenAIErrorMiddleware())
+    router.add(middleware: OpenAIErrorMiddleware(front: front))
     front.addRoutes(to: router)
+    let limit = FileLimit.raiseToHard()
+    let gate = ConnectionGate(cap: options.maxConnections ?? FileLimit.connectionCap(descriptors: limit),
+                              headTimeout: .safeSeconds(options.headTimeout), bodyTimeout: .safeSeconds(options.bodyTimeout))
+    logger.info("front connection limits", metadata: ["max_connections": "\(gate.cap)", "nofile": "\(limit)",
+                                                      "head_timeout_s": "\(options.headTimeout)"])
     let app = Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(gate: gate)])),
         configuration: .init(address: .hostname(front.host, port: front.port), serverName: nil),
         services: [FrontClientService(front: front)],
         logger: logger
@@ -47,26 +53,42 @@ struct FrontClientService: Service {
     }
 }
 
-/// Turns anything thrown past a handler (unknown path, wrong method) into an OpenAI-shaped error.
+/// Every answer carries `X-Request-Id` and `X-Hermes-Route`; anything thrown past a handler (unknown
+/// path, wrong method) becomes an OpenAI-shaped error with its own event.
 struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let front: RoutingFront
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
         do {
-            return try await next(request, context)
+            response = try await next(request, context)
         } catch let e as any HTTPResponseError {
             let code = Int(e.status.code)
             let message = code == 404 ? "no such endpoint: \(request.method) \(request.uri.path)" : (e.status.reasonPhrase)
-            return ErrorShape.$current.withValue(ErrorShape.forPath(request.uri.path)) {
+            let shape = ErrorShape.forPath(request.uri.path)
+            response = front.answered(request, ErrorShape.$current.withValue(shape) {
                 openAIError(status: code, message: message, code: code == 404 ? "not_found" : "http_\(code)")
-            }
+            })
         } catch {
-            return ErrorShape.$current.withValue(ErrorShape.forPath(request.uri.path)) {
+            let shape = ErrorShape.forPath(request.uri.path)
+            response = front.answered(request, ErrorShape.$current.withValue(shape) {
                 openAIError(status: 500, message: "internal error", code: "internal_error")
-            }
+            })
         }
+        if response.headers[.requestID] == nil { response.headers[.requestID] = RoutingFront.requestID(request) }
+        if response.headers[.hermesRoute] == nil { response.headers[.hermesRoute] = "none" }
+        return response
     }
 }
 
 extension RoutingFront {
+    /// An answer the front gave outside the routed endpoints (unknown path, wrong method), with its event.
+    func answered(_ request: Request, _ response: Response) -> Response {
+        let record = RequestRecord(id: Self.requestID(request))
+        record.update { $0.endpoint = String(request.uri.path.prefix(64)) }
+        return finishEarly(record, response)
+    }
+
     /// Paths the Hermes agent (and other OpenAI clients) probe on a local base URL; they go to the
     /// default profile's server when it is local and ready, else 404.
     static let probePaths = ["/props", "/v1/props", "/version", "/api/tags", "/api/v1/models"]
@@ -138,7 +160,7 @@ extension RoutingFront {
         let path = request.uri.path
         guard let name = state.config.runtime.front.defaultProfile.flatMap(state.policy.resolve),
             state.config.profiles[name]?.isLocal == true,
-            let status = await runtime.status(ofProfile: name), status.isReady, let base = status.baseURL
+            let status = await runtime.status(ofProfile: name), BurstCheck.isServing(status), let base = status.baseURL
         else {
             return openAIError(status: 404, message: "\(path) is not served: the default profile is not a running local server", code: "not_found")
         }

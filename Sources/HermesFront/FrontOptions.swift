@@ -27,6 +27,13 @@ public struct FrontOptions: Sendable {
     public var tokenCountTimeout: Double
     /// Longest silence between two chunks of an answer before the stream counts as cut.
     public var idleReadTimeout: Double
+    /// Open client connections the front holds; nil: from the descriptor limit (`FileLimit`).
+    public var maxConnections: Int?
+    /// Seconds a connection has to send a complete request head (after opening, or after the previous
+    /// answer ended): slowloris and idle keep-alive connections are closed after it.
+    public var headTimeout: Double
+    /// Seconds a request's body has to arrive in full once its head is in (a stalled upload).
+    public var bodyTimeout: Double
     /// Events file rotation; nil takes `logs.max_bytes` / `logs.keep` from `runtime.yaml`.
     public var eventsMaxBytes: Int?
     public var eventsKeep: Int?
@@ -35,8 +42,12 @@ public struct FrontOptions: Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment, host: String? = nil, port: Int? = nil,
         metricsFactory: (any MetricsFactory)? = nil, metricsText: (@Sendable () async -> String)? = nil,
         localFirstByteTimeout: Double = 600, connectTimeout: Double = 5, localConnectTimeout: Double = 0.3, tokenCountTimeout: Double = 2,
-        idleReadTimeout: Double = 600, eventsMaxBytes: Int? = nil, eventsKeep: Int? = nil
+        idleReadTimeout: Double = 600, eventsMaxBytes: Int? = nil, eventsKeep: Int? = nil,
+        maxConnections: Int? = nil, headTimeout: Double = 30, bodyTimeout: Double = 120
     ) {
+        self.maxConnections = maxConnections
+        self.headTimeout = headTimeout
+        self.bodyTimeout = bodyTimeout
         self.environment = environment
         self.host = host
         self.port = port

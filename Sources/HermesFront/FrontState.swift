@@ -93,13 +93,22 @@ final class InFlight: Sendable {
         }
     }
 
-    /// Waits up to `seconds` for a slot. Polls every 2 ms: simpler than a waiter queue, and a wait
-    /// only happens when every slot is busy, where 2 ms is nothing next to a generation.
-    func acquire(_ profile: String, limit: Int, within seconds: Double) async -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
+    /// Waits up to `seconds` for a slot; gives up early when `abandon` says so (checked every 50 ms:
+    /// the server stopped serving). Polls every 2 ms: simpler than a waiter queue, and a wait only
+    /// happens when every slot is busy, where 2 ms is nothing next to a generation.
+    func acquire(_ profile: String, limit: Int, within seconds: Double,
+                 abandon: @Sendable () async -> Bool = { false }) async -> Bool
+    {
+        let deadline = ContinuousClock.now.advanced(by: .safeSeconds(seconds))
+        var nextCheck = ContinuousClock.now.advanced(by: .milliseconds(50))
         while true {
             if tryAcquire(profile, limit: limit) { return true }
-            if ContinuousClock.now >= deadline || Task.isCancelled { return false }
+            let now = ContinuousClock.now
+            if now >= deadline || Task.isCancelled { return false }
+            if now >= nextCheck {
+                if await abandon() { return false }
+                nextCheck = now.advanced(by: .milliseconds(50))
+            }
             try? await Task.sleep(for: .milliseconds(2))
         }
     }
@@ -107,25 +116,37 @@ final class InFlight: Sendable {
 
 /// Remote profiles that are skipped until a time (after 429 with Retry-After, or a failure).
 final class Cooldowns: Sendable {
-    let until = Mutex<[String: ContinuousClock.Instant]>([:])
+    struct Entry {
+        var until: ContinuousClock.Instant
+        /// A 429 put it there: a request that finds only such profiles is answered 429, not 502.
+        var rateLimited: Bool
+    }
 
-    func isCooling(_ profile: String, now: ContinuousClock.Instant = .now) -> Bool {
-        until.withLock { u in
-            guard let t = u[profile] else { return false }
-            if t <= now { u[profile] = nil; return false }
-            return true
+    let entries = Mutex<[String: Entry]>([:])
+
+    /// The cooldown in force for `profile`: seconds left and whether a 429 set it; nil when none.
+    func cooling(_ profile: String, now: ContinuousClock.Instant = .now) -> (seconds: Double, rateLimited: Bool)? {
+        entries.withLock { u in
+            guard let e = u[profile] else { return nil }
+            if e.until <= now { u[profile] = nil; return nil }
+            return ((e.until - now).seconds, e.rateLimited)
         }
     }
 
-    func set(_ profile: String, seconds: Double) {
-        let t = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
-        until.withLock { $0[profile] = max($0[profile] ?? t, t) }
+    func isCooling(_ profile: String, now: ContinuousClock.Instant = .now) -> Bool { cooling(profile, now: now) != nil }
+
+    func set(_ profile: String, seconds: Double, rateLimited: Bool = false) {
+        let t = ContinuousClock.now.advanced(by: .safeSeconds(seconds))
+        entries.withLock { u in
+            let old = u[profile]
+            u[profile] = Entry(until: max(old?.until ?? t, t), rateLimited: rateLimited || (old.map { $0.until > t && $0.rateLimited } ?? false))
+        }
     }
 
     /// Profiles cooling down now (for the gauge).
     func active(now: ContinuousClock.Instant = .now) -> Int {
-        until.withLock { u in
-            u = u.filter { $0.value > now }
+        entries.withLock { u in
+            u = u.filter { $0.value.until > now }
             return u.count
         }
     }

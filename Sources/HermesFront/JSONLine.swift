@@ -29,6 +29,12 @@ struct JSONLine {
         Self.appendString(v, to: &bytes)
     }
 
+    /// A string, or `null` when nil (for fields a reader expects to find, like OpenAI's `param`).
+    mutating func add(_ k: StaticString, orNull v: String?) {
+        key(k)
+        if let v { Self.appendString(v, to: &bytes) } else { bytes.append(contentsOf: Array("null".utf8)) }
+    }
+
     mutating func add(_ k: StaticString, _ v: Int?) {
         guard let v else { return }
         key(k)

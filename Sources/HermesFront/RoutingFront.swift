@@ -46,14 +46,14 @@ public final class RoutingFront: Sendable {
                                keep: options.eventsKeep ?? config.runtime.logs.keep)
         self.metrics = FrontMetrics(factory: options.metricsFactory ?? MetricsSystem.factory)
         var c = HTTPClient.Configuration()
-        c.timeout = .init(connect: .milliseconds(Int64(options.connectTimeout * 1000)),
-                          read: .milliseconds(Int64(options.idleReadTimeout * 1000)))
+        c.timeout = .init(connect: .safeSeconds(options.connectTimeout),
+                          read: .safeSeconds(options.idleReadTimeout))
         c.redirectConfiguration = .disallow
         c.decompression = .disabled
         // One pool per upstream host:port; agents stream many turns at once.
         c.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: c)
-        self.upstream = UpstreamClient(idleReadTimeout: .milliseconds(Int64(options.idleReadTimeout * 1000)))
+        self.upstream = UpstreamClient(idleReadTimeout: .safeSeconds(options.idleReadTimeout))
     }
 
     /// The config in force.
@@ -97,11 +97,16 @@ struct Attempt: Sendable {
     var receipt: String { "\(profile):\(outcome)" }
 }
 
-/// The OpenAI-shaped error body.
-func openAIErrorBody(message: String, type: String, code: String) -> ByteBuffer {
-    let object: [String: Any] = ["error": ["message": message, "type": type, "code": code]]
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-    return ByteBuffer(bytes: data)
+/// The OpenAI-shaped error body: `{"error":{"message","type","param","code"}}`.
+func openAIErrorBody(message: String, type: String, code: String, param: String? = nil) -> ByteBuffer {
+    var e = JSONLine(capacity: 96 + message.utf8.count)
+    e.add("message", message)
+    e.add("type", type)
+    e.add("param", orNull: param)
+    e.add("code", code)
+    var o = JSONLine(capacity: 128 + message.utf8.count)
+    o.add("error", object: e)
+    return ByteBuffer(bytes: o.finished())
 }
 
 func jsonResponse(status: Int, _ body: ByteBuffer, headers: HTTPFields = [:]) -> Response {
@@ -111,12 +116,17 @@ func jsonResponse(status: Int, _ body: ByteBuffer, headers: HTTPFields = [:]) ->
 }
 
 /// An error the front makes itself, in the shape the request's client reads (`ErrorShape.current`).
-func openAIError(status: Int, message: String, type: String? = nil, code: String, headers: HTTPFields = [:]) -> Response {
+func openAIError(status: Int, message: String, type: String? = nil, code: String, param: String? = nil, headers: HTTPFields = [:]) -> Response {
     if ErrorShape.current == .anthropic {
         return jsonResponse(status: status, anthropicErrorBody(status: status, message: message, code: code), headers: headers)
     }
     let t = type ?? (status >= 500 ? "server_error" : "invalid_request_error")
-    return jsonResponse(status: status, openAIErrorBody(message: message, type: t, code: code), headers: headers)
+    return jsonResponse(status: status, openAIErrorBody(message: message, type: t, code: code, param: param), headers: headers)
+}
+
+/// A refused request as its OpenAI-shaped answer.
+func openAIError(_ e: RequestError, headers: HTTPFields = [:]) -> Response {
+    openAIError(status: e.status, message: e.message, type: e.type, code: e.code, param: e.param, headers: headers)
 }
 
 extension HTTPField.Name {

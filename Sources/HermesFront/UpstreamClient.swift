@@ -426,6 +426,26 @@ package struct UpstreamBody: AsyncSequence, Sendable {
         }
     }
 
+    /// Waits for the body's first chunk, so the front commits an answer's status line to the client
+    /// only once the upstream has really begun to answer: a server that dies after its head but before
+    /// its first token is then a failed attempt to retry elsewhere, not a cut answer. Own-client bodies
+    /// only (every local server); an AsyncHTTPClient body is passed on as it is (`.notWaited`).
+    package func firstChunk() async throws -> FirstChunk {
+        switch source {
+        case .exchange(let owner):
+            if let chunk = try await owner.exchange.next() { return .chunk(chunk) }
+            return .ended
+        case .client:
+            return .notWaited
+        }
+    }
+
+    package enum FirstChunk: Sendable {
+        case chunk(ByteBuffer)
+        case ended
+        case notWaited
+    }
+
     /// The whole body, up to `limit` bytes (error answers are small).
     package func collect(upTo limit: Int) async throws -> ByteBuffer {
         var all = ByteBuffer()

@@ -11,8 +11,9 @@ import NIOCore
 
 /// `hermes-bench front`: the routing front's costs.
 ///
-/// `--decisions` times the routing decision (parse the body, build the context, decide) for an
-/// ordinary prompt and a 100K-character one against the shipped `runtime.yaml` routes.
+/// `--decisions` times the request path's pure parts (decode, context, decide, body edit, prompt hash)
+/// for an ordinary prompt, a 100K-character one and any `--body` files, against the shipped routes,
+/// next to the alternatives they were chosen over (see FrontDecodeBench.swift).
 /// `--serve UPSTREAM` runs the real front (`buildFront`) with one local profile whose server is
 /// UPSTREAM, for `scripts/bench/front.sh` to load with wrk next to nginx.
 struct FrontBench: AsyncParsableCommand {
@@ -35,11 +36,20 @@ struct FrontBench: AsyncParsableCommand {
     @Option(help: "Port for --serve.")
     var port = 18083
 
+    @Option(help: "With --serve: cap on open client connections (default: from the descriptor limit).")
+    var maxConnections: Int?
+
+    @Option(help: "With --serve: seconds a connection has to send a complete request head.")
+    var headTimeout = 30.0
+
     @Option(help: "Iterations per decision measurement.")
     var iterations = 20000
 
     @Option(help: "Config root for --decisions (default: the repository, whose runtime.yaml has the shipped routes).")
     var config: String?
+
+    @Option(name: .customLong("body"), help: "With --decisions: also time this request body file (repeatable; scripts/bench/agent-body.py writes agent-sized ones).")
+    var bodies: [String] = []
 
     func run() async throws {
         if decisions { try timeDecisions() }
@@ -47,68 +57,6 @@ struct FrontBench: AsyncParsableCommand {
             if let floor { try await serveFloor(floor, upstream: serve) } else { try await serveFront(upstream: serve) }
         }
         if !decisions && serve == nil { print("nothing to do: pass --decisions or --serve URL") }
-    }
-
-    // MARK: decisions
-
-    func timeDecisions() throws {
-        let root = URL(fileURLWithPath: config ?? FileManager.default.currentDirectoryPath)
-        let paths = RuntimePaths(configRoot: root, stateDirectory: root.appendingPathComponent("state"))
-        let loaded = try ConfigLoader.load(paths: paths)
-        let policy = RoutingPolicy(config: loaded)
-        let statuses = loaded.profiles.values.filter(\.isLocal).reduce(into: [String: LocalRuntimeStatus]()) {
-            $0[$1.name] = LocalRuntimeStatus(phase: .ready, baseURL: "http://127.0.0.1:1", slotsTotal: 4, contextPerSlot: 2048, slotsBusy: 0)
-        }
-        let snapshot = RuntimeSnapshot(statuses: statuses)
-
-        func body(_ prompt: String) -> Data {
-            let object: [String: Any] = [
-                "model": "gemma", "stream": true, "max_tokens": 65536, "stream_options": ["include_usage": true],
-                "messages": [["role": "system", "content": "You are a coding agent."], ["role": "user", "content": prompt]],
-            ]
-            return try! JSONSerialization.data(withJSONObject: object)
-        }
-        let ordinary = body("Rename the variable `count` to `total` in Sources/App/main.swift and run the tests.")
-        let words = "the quick brown fox jumps over the lazy dog while the compiler checks every line "
-        let huge = body(String(String(repeating: words, count: 100_000 / words.count + 1).prefix(100_000)))
-        let headers = ["x-hermes-platform": "cli"]
-
-        print("| measurement | prompt | mean per decision | outcome |")
-        print("|---|---|---|---|")
-        for (label, data) in [("ordinary", ordinary), ("100K characters", huge)] {
-            let parsed = try JSONSerialization.jsonObject(with: data)
-            let ctx = try RouteContext(endpoint: .chatCompletions, headers: headers, body: parsed, bodyBytes: data.count)
-            let n = label == "ordinary" ? iterations : max(200, iterations / 50)
-            // Decide only: the context is built; this is the policy's own cost.
-            var last: RouteDecision?
-            let t0 = ContinuousClock.now
-            for _ in 0..<n { last = try policy.decide(ctx, snapshot: snapshot, explain: false) }
-            let decide = (ContinuousClock.now - t0) / n
-            // Context + decide: what the front adds per request after JSON parsing.
-            let t1 = ContinuousClock.now
-            for _ in 0..<n {
-                let c = try RouteContext(endpoint: .chatCompletions, headers: headers, body: parsed, bodyBytes: data.count)
-                last = try policy.decide(c, snapshot: snapshot, explain: false)
-            }
-            let contextAndDecide = (ContinuousClock.now - t1) / n
-            // Parse + context + decide.
-            let t2 = ContinuousClock.now
-            for _ in 0..<n {
-                let p = try JSONSerialization.jsonObject(with: data)
-                let c = try RouteContext(endpoint: .chatCompletions, headers: headers, body: p, bodyBytes: data.count)
-                last = try policy.decide(c, snapshot: snapshot, explain: false)
-            }
-            let all = (ContinuousClock.now - t2) / n
-            let outcome = "\(last?.target ?? "-") (\(last?.reason ?? "-"))"
-            print("| decide | \(label) | \(Self.format(decide)) | \(outcome) |")
-            print("| context + decide | \(label) | \(Self.format(contextAndDecide)) | \(outcome) |")
-            print("| JSON parse + context + decide | \(label) | \(Self.format(all)) | \(outcome) |")
-        }
-    }
-
-    static func format(_ d: Duration) -> String {
-        let ns = Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9
-        return ns < 1000 ? String(format: "%.0f ns", ns) : String(format: "%.2f us", ns / 1000)
     }
 
     // MARK: serve
@@ -134,7 +82,7 @@ struct FrontBench: AsyncParsableCommand {
         // Metrics into a Prometheus registry, as the daemon keeps them.
         let registry = PrometheusCollectorRegistry()
         let options = FrontOptions(host: "127.0.0.1", port: port, metricsFactory: PrometheusMetricsFactory(registry: registry),
-                                   metricsText: { registry.emitToString() })
+                                   metricsText: { registry.emitToString() }, maxConnections: maxConnections, headTimeout: headTimeout)
         let (app, _) = try buildFront(config: config, runtime: runtime, eventsFile: dir.appendingPathComponent("events.jsonl"),
                                       logger: logger, options: options)
         print("front listening on 127.0.0.1:\(port), forwarding to \(upstream); events in \(dir.path)")

@@ -5,9 +5,7 @@ import Testing
 
 @Suite struct RoutingRequestContextTests {
     func parse(_ json: String, endpoint: RoutedEndpoint = .chatCompletions, headers: [String: String] = [:]) throws -> RouteContext {
-        let data = Data(json.utf8)
-        return try RouteContext(endpoint: endpoint, headers: headers, body: try JSONSerialization.jsonObject(with: data),
-                                  bodyBytes: data.count)
+        try RouteContext(endpoint: endpoint, headers: headers, body: Array(json.utf8))
     }
 
     @Test func headersBeatMetadata() throws {
@@ -53,9 +51,11 @@ import Testing
         #expect(TokenEstimate.tokens(forBytes: 8) == 2)
     }
 
-    @Test func maxCompletionTokensAndBoolsAreNotCounts() throws {
+    @Test func maxCompletionTokensCountsAndTheLargestLimitWins() throws {
         #expect(try parse(#"{"messages":[{"role":"user","content":"x"}],"max_completion_tokens":12}"#).maxTokens == 12)
-        #expect(try parse(#"{"messages":[{"role":"user","content":"x"}],"max_tokens":true}"#).maxTokens == nil)
+        #expect(try parse(#"{"messages":[{"role":"user","content":"x"}],"max_tokens":12,"n_predict":300}"#).maxTokens == 300)
+        #expect(try parse(#"{"messages":[{"role":"user","content":"x"}],"max_tokens":null}"#).maxTokens == nil)
+        #expect(try parse(#"{"messages":[{"role":"user","content":"x"}],"max_tokens":1e3}"#).maxTokens == 1000)
     }
 
     @Test func completionsAndEmbeddingsReadTheirInput() throws {
@@ -72,6 +72,19 @@ import Testing
         (#"{"messages":"hi"}"#, .chatCompletions, "missing_messages"),
         (#"{"messages":[3]}"#, .chatCompletions, "invalid_messages"),
         (#"{"messages":[{"content":"no role"}]}"#, .chatCompletions, "invalid_messages"),
+        (#"{"messages":[{"role":"user","content":"x"}],"max_tokens":true}"#, .chatCompletions, "invalid_type"),
+        (#"{"messages":[{"role":"user","content":"x"}],"max_tokens":1e30}"#, .chatCompletions, "invalid_value"),
+        (#"{"messages":[{"role":"user","content":"x"}],"max_tokens":-2}"#, .chatCompletions, "invalid_value"),
+        (#"{"messages":[{"role":"user","content":"x"}],"max_tokens":2.5}"#, .chatCompletions, "invalid_value"),
+        (#"{"messages":[{"role":"user","content":"x"}],"max_tokens":99999999999999999999999}"#, .chatCompletions, "invalid_value"),
+        (#"{"messages":[{"role":"user","content":"x"}],"model":7}"#, .chatCompletions, "invalid_type"),
+        (#"{"messages":[{"role":"user","content":"x"}],"stream":"yes"}"#, .chatCompletions, "invalid_type"),
+        (#"{"messages":[{"role":"user","content":5}]}"#, .chatCompletions, "invalid_type"),
+        (#"{"messages":[{"role":"user","content":"x"}],"max_tokens":5,"max_tokens":9}"#, .chatCompletions, "duplicate_key"),
+        (#"{"messages":[{"role":"user","content":"x"}],"max\u005ftokens":5,"max_tokens":9}"#, .chatCompletions, "duplicate_key"),
+        (#"{"messages":[{"role":"user","content":"x"}]} x"#, .chatCompletions, "invalid_json"),
+        (#"{"messages":[{"role":"user","content":"\ud800"}]}"#, .chatCompletions, "invalid_json"),
+        ("", .chatCompletions, "invalid_json"),
         (#"{"model":"x"}"#, .completions, "missing_prompt"),
         (#"{"model":"x"}"#, .embeddings, "missing_input"),
     ])

@@ -50,7 +50,9 @@ import Testing
                                                   messages=[{"role": "user", "content": text}])
         m = raw.parse()
         out["messages_" + name] = dict(receipt(raw.headers), model=m.model, type=m.type, role=m.role,
-                                       blocks=len(m.content), usage=m.usage.input_tokens)
+                                       blocks=len(m.content),
+                                       # A prompt the server has seen before is counted as read from its cache.
+                                       usage=m.usage.input_tokens + (m.usage.cache_read_input_tokens or 0))
         raw = a.messages.with_raw_response.count_tokens(model="claude-sonnet-4-5",
                                                         messages=[{"role": "user", "content": text}])
         out["count_" + name] = dict(receipt(raw.headers), tokens=raw.parse().input_tokens)

@@ -208,7 +208,8 @@ func chatBody(_ prompt: String, maxTokens: Int = 8, stream: Bool = false, model:
 
 /// A test-only upstream that misbehaves on request, one behaviour per path prefix:
 /// `/ok`, `/429` (Retry-After: 1), `/502`, `/503`, `/slow` (answers after 2 s), `/cut` (a stream cut after
-/// two chunks), `/gated` (first chunk, then waits for `openGate()` before the rest).
+/// two chunks), `/headdie` (a 200 head, then the connection dies before any body byte), `/gated` (first
+/// chunk, then waits for `openGate()` before the rest). `lastBody` holds the raw bytes last received.
 final class FaultUpstream: Sendable {
     let hits = Mutex<[String: Int]>([:])
     let gate: AsyncStream<Void>
@@ -228,6 +229,7 @@ final class FaultUpstream: Sendable {
     func openGate() { gateOpener.yield() }
     var received: [String: Any]? { lastRequest.withLock { $0 }.flatMap { (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] } }
     var receivedHeaders: [String: String] { lastHeaders.withLock { $0 } }
+    var lastBody: String { lastRequest.withLock { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? "" }
 
     static func completion(model: String) -> String {
         #"{"id":"chatcmpl-fault","object":"chat.completion","created":1,"model":"\#(model)","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}"#
@@ -278,6 +280,11 @@ final class FaultUpstream: Sendable {
                     try await writer.write(Self.chunk("two"))
                     try await Task.sleep(for: .milliseconds(50))
                     throw TestFailure("cut on purpose")
+                })
+            case "headdie":
+                // The head goes out, then the server dies before its first token.
+                return Response(status: .ok, headers: sse, body: ResponseBody { _ in
+                    throw TestFailure("died after the head")
                 })
             case "gated":
                 let gate = self.gate

@@ -6,7 +6,10 @@
 # Hummingbird passing the request on with the front's own upstream client and nothing else
 # (hb+client), and the same with AsyncHTTPClient (hb+ahc).
 # At concurrency 1, 8, 64: requests/s, p50/p99, latency added over direct, CPU time per request of the
-# proxy process, RSS before/after; then routing decision times. Prints a Markdown table.
+# proxy process, RSS before/after. Then agent-sized requests (150 KB and 600 KB: 40 tool schemas, an 8 KB
+# system prompt, 30 tool-call turns, written by scripts/bench/agent-body.py) through direct, nginx and
+# the front at concurrency 1 and 8. Then the request path's pure parts (decode, decide, edit, hash)
+# next to what they were chosen over. Prints Markdown tables.
 #
 #   scripts/bench/front.sh            # DURATION=10s by default; needs wrk and nginx (nginx-light)
 #
@@ -51,6 +54,7 @@ http {
   client_body_temp_path $WORK/$1/body; proxy_temp_path $WORK/$1/proxy;
   fastcgi_temp_path $WORK/$1/fcgi; uwsgi_temp_path $WORK/$1/uwsgi; scgi_temp_path $WORK/$1/scgi;
   keepalive_requests 1000000;
+  client_max_body_size 8m; client_body_buffer_size 1m;
   $3
 }
 CONF
@@ -81,6 +85,18 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"model":"gemma","messages":[{"role":"system","content":"You are a coding agent."},{"role":"user","content":"Rename the variable count to total in Sources/App/main.swift and run the tests."}],"max_tokens":256,"temperature":0.2}'
 LUA
 
+# Agent-sized bodies, the same bytes every run.
+for kb in 150 600; do
+  python3 "$ROOT/scripts/bench/agent-body.py" $kb > "$WORK/agent-$kb.json"
+  cat > "$WORK/agent-$kb.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("$WORK/agent-$kb.json", "rb")
+wrk.body = f:read("*a")
+f:close()
+LUA
+done
+
 proxy_pid() { # the process doing the proxying: nginx's worker, or the front
   case $1 in
     proxy) pgrep -P "$(cat "$WORK/proxy/nginx.pid")" | head -1 ;;
@@ -109,18 +125,19 @@ for port in $UP $PROXY $FRONT $HB_STATIC $HB_CLIENT $HB_AHC; do wrk -t1 -c8 -d2s
 FRONT_RSS_WARM=$(rss_kb "$FRONT_PID")
 FRONT_ANON_WARM=$(anon_kb "$FRONT_PID")
 
-echo "| target | conc. | req/s | p50 ms | p99 ms | added p50 ms | CPU us/req | errors |"
-echo "|---|---|---|---|---|---|---|---|"
-for c in 1 8 64; do
-  t=$(( c < 2 ? 1 : 2 ))
-  for target in direct proxy front hb-static hb+client hb+ahc; do
+echo "| request | target | conc. | req/s | p50 ms | p99 ms | added p50 ms | CPU us/req | errors |"
+echo "|---|---|---|---|---|---|---|---|---|"
+run() { # label script concurrency targets...
+  local label=$1 script=$2 c=$3; shift 3
+  local t=$(( c < 2 ? 1 : 2 ))
+  for target in "$@"; do
     case $target in
       direct) port=$UP ;; proxy) port=$PROXY ;; front) port=$FRONT ;;
       hb-static) port=$HB_STATIC ;; hb+client) port=$HB_CLIENT ;; hb+ahc) port=$HB_AHC ;;
     esac
     pid=$(proxy_pid $target)
     before=$(cpu_ticks "$pid")
-    out=$(wrk -t$t -c$c -d"$DURATION" --latency -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/chat/completions")
+    out=$(wrk -t$t -c$c -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$port/v1/chat/completions")
     after=$(cpu_ticks "$pid")
     reqs=$(echo "$out" | awk '/requests in/{print $1}')
     rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
@@ -132,8 +149,13 @@ for c in 1 8 64; do
     added="-"; cpu="-"
     [ "$target" != direct ] && added=$(awk -v a="$p50" -v b="${P50[direct]}" 'BEGIN{printf "%.3f", a-b}')
     [ -n "$pid" ] && cpu=$(awk -v d=$((after-before)) -v n="$reqs" -v hz="$HZ" 'BEGIN{printf "%.1f", d/hz*1e6/n}')
-    echo "| $target | $c | $rps | $p50 | $p99 | $added | $cpu | $errs |"
+    echo "| $label | $target | $c | $rps | $p50 | $p99 | $added | $cpu | $errs |"
   done
+}
+for c in 1 8 64; do run small "$WORK/post.lua" $c direct proxy front hb-static hb+client hb+ahc; done
+for kb in 150 600; do
+  for target in $UP $PROXY $FRONT; do wrk -t1 -c2 -d1s -s "$WORK/agent-$kb.lua" "http://127.0.0.1:$target/v1/chat/completions" >/dev/null; done
+  for c in 1 8; do run "agent $kb KB" "$WORK/agent-$kb.lua" $c direct proxy front; done
 done
 FRONT_RSS_END=$(rss_kb "$FRONT_PID")
 FRONT_ANON_END=$(anon_kb "$FRONT_PID")
@@ -148,4 +170,4 @@ for floor in static client forward; do
   echo "| floor $floor | - | - | $(mib "$(rss_kb "${FLOOR_PID[$floor]}")") MiB | - |"
 done
 echo
-"$BENCH" front --decisions --config "$ROOT"
+"$BENCH" front --decisions --config "$ROOT" --body "$WORK/agent-150.json" --body "$WORK/agent-600.json"

@@ -2,7 +2,7 @@ import Foundation
 
 /// Why a request left the profile routing chose for it. The raw values are the receipts' reasons.
 public enum BurstReason: String, Sendable, Codable, CaseIterable {
-    /// The local server is not ready (stopped, starting, restarting, unhealthy, failed).
+    /// The local server is not serving (stopped, starting, restarting, failed).
     case localDown = "local_down"
     /// Prompt tokens plus the output reserve exceed the live per-slot context or `context_over`.
     case context
@@ -71,12 +71,19 @@ public enum BurstCheck {
         max(1, status?.slotsTotal ?? settings.slots ?? 1)
     }
 
+    /// A server that takes requests: ready, or unhealthy with its process alive (a slow probe under load
+    /// must not send a request the user meant for the local model to the cloud; if the server really
+    /// fails the request, it bursts as `local_error`). Stopped, starting, restarting and failed do not.
+    public static func isServing(_ status: LocalRuntimeStatus) -> Bool {
+        status.phase == .ready || status.phase == .unhealthy
+    }
+
     /// The checks in order. `exact` says `promptTokens` came from the server's tokenizer.
     public static func checkLocal(
         settings: LlamaServerSettings, status: LocalRuntimeStatus?, promptTokens: Int, exact: Bool,
         maxTokens: Int?, inFlight: Int
     ) -> LocalVerdict {
-        guard let status, status.isReady, status.baseURL != nil else { return .down(status?.phase) }
+        guard let status, isServing(status), status.baseURL != nil else { return .down(status?.phase) }
         let need = promptTokens + outputReserve(maxTokens: maxTokens, settings: settings)
         if let limit = contextLimit(settings: settings, status: status) {
             if exact {

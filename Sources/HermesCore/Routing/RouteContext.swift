@@ -31,12 +31,15 @@ public struct RequestError: Error, Sendable, Equatable, CustomStringConvertible 
     /// OpenAI `error.type`.
     public var type: String
     public var message: String
+    /// OpenAI `error.param`: the field at fault (`max_tokens`, `messages[2].content`), when one is.
+    public var param: String?
 
-    public init(status: Int = 400, code: String, type: String = "invalid_request_error", message: String) {
+    public init(status: Int = 400, code: String, type: String = "invalid_request_error", message: String, param: String? = nil) {
         self.status = status
         self.code = code
         self.type = type
         self.message = message
+        self.param = param
     }
 
     public var description: String { "\(status) \(code): \(message)" }
@@ -60,16 +63,16 @@ public struct RouteContext: Sendable, Equatable {
     public var model: String?
     /// The body carries a non-empty `tools` (or legacy `functions`) list.
     public var hasTools: Bool
+    /// The conversation has an image part.
+    public var hasImages = false
     /// Message contents joined by newlines (chat), the prompt (completions) or the input (embeddings).
     /// Used for `prompt_matches` and hashed for events; never logged.
     public var promptText: String
-    /// `max_tokens`, else `max_completion_tokens`, else `n_predict`.
+    /// The largest of `max_tokens`, `max_completion_tokens`, `n_predict` the client sent.
     public var maxTokens: Int?
     public var stream: Bool
     /// The fast estimate of the prompt's tokens (see `TokenEstimate`).
     public var estimatedPromptTokens: Int
-    /// A message carries an image part (`image_url`, `input_image`, an Anthropic `image` block).
-    public var hasImages = false
 
     public init(endpoint: RoutedEndpoint = .chatCompletions, explicitProfile: String? = nil, platform: String? = nil,
                 sourceKind: String? = nil, toolsets: [String] = [], goal: String? = nil, model: String? = nil,
@@ -99,134 +102,38 @@ public struct RouteContext: Sendable, Equatable {
         public static let goal = "x-hermes-goal"
     }
 
-    /// Builds the context from lowercased header names and the parsed JSON body.
-    ///
-    /// - Parameters:
-    ///   - headers: header values by lowercased name (only the `x-hermes-*` ones are read).
-    ///   - body: the result of `JSONSerialization.jsonObject` on the body.
-    ///   - bodyBytes: the raw body's length; the token estimate is taken from it so tool schemas,
-    ///     tool calls and message framing count too.
-    /// - Throws: `RequestError` for a body that is not an object or lacks what the endpoint needs.
-    public init(endpoint: RoutedEndpoint, headers: [String: String], body: Any, bodyBytes: Int) throws {
-        guard let object = body as? [String: Any] else {
-            throw RequestError(code: "invalid_body", message: "the request body must be a JSON object")
-        }
-        let metadata = object["metadata"] as? [String: Any] ?? [:]
+    /// Builds the context from lowercased header names (only the `x-hermes-*` ones are read; they
+    /// take precedence over `metadata`) and the decoded body.
+    public init(request r: DecodedRequest, headers: [String: String]) {
         func header(_ name: String) -> String? {
             guard let v = headers[name]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
             return v
         }
-        func meta(_ key: String) -> String? {
-            guard let v = metadata[key] as? String, !v.isEmpty else { return nil }
-            return v
-        }
-
-        var text = ""
-        switch endpoint {
-        case .chatCompletions:
-            guard let messages = object["messages"] as? [Any] else {
-                throw RequestError(code: "missing_messages", message: "'messages' is required and must be a list of messages")
-            }
-            guard !messages.isEmpty else {
-                throw RequestError(code: "missing_messages", message: "'messages' must not be empty")
-            }
-            text.reserveCapacity(max(0, bodyBytes))
-            for (i, m) in messages.enumerated() {
-                guard let message = m as? [String: Any] else {
-                    throw RequestError(code: "invalid_messages", message: "messages[\(i)] must be an object")
-                }
-                guard message["role"] is String else {
-                    throw RequestError(code: "invalid_messages", message: "messages[\(i)] needs a 'role'")
-                }
-                if !text.isEmpty { text.append("\n") }
-                Self.appendContent(message["content"], to: &text)
-            }
-        case .completions:
-            guard let prompt = object["prompt"] else {
-                throw RequestError(code: "missing_prompt", message: "'prompt' is required")
-            }
-            Self.appendContent(prompt, to: &text)
-        case .embeddings, .responses:
-            guard let input = object["input"] else {
-                throw RequestError(code: "missing_input", message: "'input' is required")
-            }
-            Self.appendContent(input, to: &text)
-        case .messages, .messagesCountTokens:
-            guard let messages = object["messages"] as? [Any], !messages.isEmpty else {
-                throw RequestError(code: "missing_messages", message: "'messages' is required and must be a non-empty list")
-            }
-            for m in messages {
-                if !text.isEmpty { text.append("\n") }
-                Self.appendContent((m as? [String: Any])?["content"], to: &text)
-            }
-        }
-
-        var toolsets: [String] = []
-        if let h = header(Header.toolsets) {
-            toolsets = Self.commaList(h)
-        } else if let list = metadata["toolsets"] as? [Any] {
-            toolsets = list.compactMap { $0 as? String }
-        } else if let s = metadata["toolsets"] as? String {
-            toolsets = Self.commaList(s)
-        }
-        let tools = (object["tools"] as? [Any]) ?? (object["functions"] as? [Any]) ?? []
-
         self.init(
-            endpoint: endpoint,
+            endpoint: r.endpoint,
             explicitProfile: header(Header.profile),
-            platform: header(Header.platform) ?? meta("platform"),
-            sourceKind: header(Header.source) ?? meta("source_kind"),
-            toolsets: toolsets,
-            goal: header(Header.goal) ?? meta("goal"),
-            model: (object["model"] as? String).flatMap { $0.isEmpty ? nil : $0 },
-            hasTools: !tools.isEmpty,
-            promptText: text,
-            maxTokens: Self.int(object["max_tokens"]) ?? Self.int(object["max_completion_tokens"]) ?? Self.int(object["n_predict"]),
-            stream: (object["stream"] as? Bool) ?? false,
-            estimatedPromptTokens: TokenEstimate.tokens(forBytes: bodyBytes)
+            platform: header(Header.platform) ?? r.metadata.platform,
+            sourceKind: header(Header.source) ?? r.metadata.sourceKind,
+            toolsets: header(Header.toolsets).map(Self.commaList) ?? r.metadata.toolsets ?? [],
+            goal: header(Header.goal) ?? r.metadata.goal,
+            model: r.model,
+            hasTools: r.hasTools,
+            promptText: r.promptText,
+            maxTokens: r.maxTokens,
+            stream: r.stream,
+            // From the raw body, so tool schemas, tool calls and message framing count too.
+            estimatedPromptTokens: TokenEstimate.tokens(forBytes: r.bodyBytes)
         )
-        let conversation = (object["messages"] as? [Any]) ?? (object["input"] as? [Any]) ?? []
-        self.hasImages = conversation.contains { m in
-            let parts = ((m as? [String: Any])?["content"] as? [Any] ?? []) + [m]
-            return parts.contains { ["image_url", "input_image", "image"].contains(($0 as? [String: Any])?["type"] as? String ?? "") }
-        }
+        self.hasImages = r.hasImages
+    }
+
+    /// Decodes `body` for `endpoint` and builds the context (the CLI's `route`, tests).
+    public init(endpoint: RoutedEndpoint, headers: [String: String], body: [UInt8]) throws(RequestError) {
+        self.init(request: try RequestDecoder.decode(endpoint, body: body), headers: headers)
     }
 
     static func commaList(_ s: String) -> [String] {
         s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
-
-    static func int(_ v: Any?) -> Int? {
-        // JSONSerialization gives NSNumber; a Bool also bridges to NSNumber, so refuse it explicitly.
-        if v is Bool { return nil }
-        if let i = v as? Int { return i }
-        if let d = v as? Double, d.isFinite { return Int(d) }
-        return nil
-    }
-
-    /// A string, a list of strings, or a list of content parts (`{"type":"text","text":...}`).
-    static func appendContent(_ content: Any?, to text: inout String) {
-        switch content {
-        case let s as String:
-            text.append(s)
-        case let parts as [Any]:
-            var first = true
-            for part in parts {
-                var piece: String?
-                if let s = part as? String {
-                    piece = s
-                } else if let p = part as? [String: Any], let t = p["text"] as? String {
-                    piece = t
-                }
-                if let piece {
-                    if !first { text.append("\n") }
-                    text.append(piece)
-                    first = false
-                }
-            }
-        default:
-            break
-        }
     }
 }
 

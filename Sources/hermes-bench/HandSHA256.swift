@@ -1,8 +1,6 @@
-/// SHA-256 (FIPS 180-4) of the prompt text for events.
-///
-/// Hand-written because HermesFront has no crypto dependency and Foundation on Linux has no digest API;
-/// a prompt hash is all it needs. Checked against the FIPS test vectors in `SHA256Tests`.
-public enum SHA256 {
+/// The hand-written SHA-256 (FIPS 180-4) the front used before swift-crypto, kept as the benchmark's baseline.
+/// `hermes-bench front --decisions` times it against swift-crypto's on the same prompts.
+enum HandSHA256 {
     static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,

@@ -1,0 +1,72 @@
+/// What the front reads out of a request body, once, as typed values, plus where the fields it may
+/// edit sit in the original bytes (see `BodySplice`).
+public struct DecodedRequest: Sendable, Equatable {
+    public var endpoint: RoutedEndpoint
+    /// `model`; nil when absent, null or empty.
+    public var model: String?
+    /// A non-empty `tools` (or legacy `functions`) list.
+    public var hasTools = false
+    /// Any image part (`image_url`, `input_image`, Anthropic `image`) in the conversation.
+    public var hasImages = false
+    /// Message contents joined by newlines (chat), the prompt (completions) or the input (embeddings).
+    /// For matching and hashing; never logged.
+    public var promptText = ""
+    /// `stream: true`.
+    public var stream = false
+    /// `stream_options.include_usage`, when sent.
+    public var includeUsage: Bool?
+    /// `metadata.platform`, `metadata.source_kind`, `metadata.goal`, `metadata.toolsets`.
+    public var metadata = RequestMetadata()
+    /// Every output-token limit the body sends (`max_tokens`, `max_completion_tokens`, `n_predict`, ...).
+    public var tokenLimits: [TokenLimit] = []
+    /// The body's length in bytes.
+    public var bodyBytes = 0
+    /// Where `model`'s value (string or null, quotes included) is spelled; nil when absent.
+    public var modelSpan: Range<Int>?
+    /// The offset just after the top-level `{`, where a missing member can be inserted.
+    public var objectStart = 0
+    /// Members in the top-level object.
+    public var memberCount = 0
+    /// The endpoint's required field (`messages`, `prompt`, `input`) was read.
+    var sawRequired = false
+
+    public init(endpoint: RoutedEndpoint) { self.endpoint = endpoint }
+
+    /// The largest output-token limit sent (what the upstream may generate up to), nil when none.
+    /// The largest, not the first: llama-server and OpenAI do not agree on which alias wins.
+    public var maxTokens: Int? { tokenLimits.compactMap(\.value).max() }
+}
+
+/// The `metadata` keys routing reads (headers take precedence; see `RouteContext`).
+public struct RequestMetadata: Sendable, Equatable {
+    public var platform: String?
+    public var sourceKind: String?
+    public var goal: String?
+    public var toolsets: [String]?
+
+    public init(platform: String? = nil, sourceKind: String? = nil, goal: String? = nil, toolsets: [String]? = nil) {
+        self.platform = platform
+        self.sourceKind = sourceKind
+        self.goal = goal
+        self.toolsets = toolsets
+    }
+}
+
+/// One output-token limit as the client sent it.
+public struct TokenLimit: Sendable, Equatable {
+    /// The member name (`max_tokens`).
+    public var field: String
+    /// The value; nil for `null`.
+    public var value: Int?
+    /// Where the value is spelled in the body.
+    public var span: Range<Int>
+
+    public init(field: String, value: Int?, span: Range<Int>) {
+        self.field = field
+        self.value = value
+        self.span = span
+    }
+
+    /// Limits are integers from -1 (llama.cpp: no limit) to Int32.max; anything else is refused.
+    public static let range = -1...Int(Int32.max)
+}

@@ -1,0 +1,90 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import HermesCore
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+extension RoutingFront {
+    /// The answer is going out: status and headers now, the body chunk by chunk as the upstream sends it.
+    func commit(response: UpstreamResponse, answer: AnswerStream, isSSE: Bool, profile: String, reason: String,
+                attempts: [Attempt], record: RequestRecord, upstreamBeforeCommit: Duration, ticket: SlotTicket?,
+                baseHeaders: HTTPFields) -> Response
+    {
+        var headers = baseHeaders
+        for h in response.headers where !hopByHop.contains(h.name.lowercased()) {
+            if let name = HTTPField.Name(h.name) { headers.append(HTTPField(name: name, value: h.value)) }
+        }
+        let overhead = (ContinuousClock.now - record.start) - upstreamBeforeCommit
+        headers[.hermesRoute] = profile
+        headers[.hermesReason] = reason
+        headers[.hermesAttempts] = attempts.map(\.receipt).joined(separator: ",")
+        headers[.hermesOverhead] = formatMs(overhead.milliseconds)
+        record.update { $0.overhead = overhead }
+        let front = self
+        // Read now: the body is written after the handler returned, outside its task-local values.
+        let shape = ErrorShape.current
+        let responseBody = ResponseBody(contentLength: isSSE ? nil : answer.contentLength) { writer in
+            var bytes = 0
+            var firstByte: Duration?
+            var cut: String?
+            defer { ticket?.release() }
+            while true {
+                let chunk: ByteBuffer?
+                do {
+                    chunk = try await answer.next()
+                } catch {
+                    cut = classify(error)
+                    break
+                }
+                guard let chunk else { break }
+                if firstByte == nil { firstByte = ContinuousClock.now - record.start }
+                bytes += chunk.readableBytes
+                do {
+                    try await writer.write(chunk)
+                } catch {
+                    // The client went away: nothing left to deliver.
+                    record.update { $0.bytesOut = bytes; $0.firstByte = firstByte; $0.cut = "client_gone" }
+                    ticket?.release()
+                    front.writeEvent(record)
+                    throw error
+                }
+            }
+            record.update { $0.bytesOut = bytes; $0.firstByte = firstByte; $0.cut = cut }
+            if let cut {
+                front.logger.warning("upstream stream cut", metadata: ["profile": "\(profile)", "outcome": "\(cut)",
+                                                                        "request_id": "\(record.id)"])
+                ticket?.release()
+                if isSSE {
+                    // The blank lines end any half-written event so the error event parses on its own.
+                    let message = "the upstream (\(profile)) cut the stream (\(cut)) after \(bytes) bytes; not retried after the first byte"
+                    var out: ByteBuffer
+                    if shape == .anthropic {
+                        // Anthropic's clients read an `error` event and stop; they know no `[DONE]`.
+                        out = ByteBuffer(string: "\n\nevent: error\ndata: ")
+                        out.writeImmutableBuffer(anthropicErrorBody(status: 502, message: message, code: "stream_cut"))
+                        out.writeString("\n\n")
+                    } else {
+                        out = ByteBuffer(string: "\n\ndata: ")
+                        out.writeImmutableBuffer(openAIErrorBody(message: message, type: "upstream_error", code: "stream_cut"))
+                        out.writeString("\n\ndata: [DONE]\n\n")
+                    }
+                    try? await writer.write(out)
+                    try? await writer.finish(nil)
+                    front.writeEvent(record)
+                    return
+                }
+                front.writeEvent(record)
+                // A plain JSON answer cut short cannot be repaired: close the connection so the client sees it.
+                throw HTTPError(.badGateway)
+            }
+            ticket?.release()
+            front.writeEvent(record)
+            try await writer.finish(nil)
+        }
+        return Response(status: .init(code: response.status), headers: headers, body: responseBody)
+    }
+}
