@@ -15,20 +15,3 @@ struct CLIError: Error, CustomStringConvertible {
 extension CLIError: LocalizedError {
     var errorDescription: String? { description }
 }
-
-func printJSON<T: Encodable>(_ value: T) {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
-}
-
-/// Writes to standard error.
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
-}
-
-/// Flushes `print` output now (progress lines must show while we wait).
-func flushStandardOutput() {
-    fflush(nil)
-}

@@ -86,7 +86,7 @@ struct InitCommand: AsyncParsableCommand {
         if models.isEmpty {
             say("GGUF models: none in \(folders.joined(separator: ", "))")
         } else {
-            say("GGUF models: \(models.count) found; largest: " + models.prefix(3).map { "\($0.path) (\(formatByteCount($0.bytes)))" }.joined(separator: ", "))
+            say("GGUF models: \(models.count) found; largest: " + models.prefix(3).map { "\($0.path) (\(ByteCount.format($0.bytes)))" }.joined(separator: ", "))
         }
 
         let keys = env.filter { $0.key.hasSuffix("_API_KEY") && !$0.value.isEmpty }.keys.sorted()
@@ -107,7 +107,7 @@ struct InitCommand: AsyncParsableCommand {
         if chosen == .strixHalo {
             if let largest = models.first {
                 options.localModel = ModelDiscovery.abbreviatingHome(largest.path, home: home)
-                say("coding-local model: \(options.localModel!), the largest GGUF found (\(formatByteCount(largest.bytes))); edit `model:` to pick another")
+                say("coding-local model: \(options.localModel!), the largest GGUF found (\(ByteCount.format(largest.bytes))); edit `model:` to pick another")
             } else {
                 say("coding-local model: ~/.models/gemma-4-26b-q4_0.gguf (the article's; no GGUF found): put your model there or edit `model:`")
             }

@@ -141,12 +141,3 @@ struct StartCommand: AsyncParsableCommand {
         }
     }
 }
-
-/// Loads the config root or throws every error as one message.
-func loadConfig(_ paths: RuntimePaths) throws -> HermesConfig {
-    do {
-        return try ConfigLoader.load(paths: paths)
-    } catch let error as ConfigError {
-        throw CLIError(error.description, hint: "fix the file(s) above; `hermes-runtime config validate` lists every problem")
-    }
-}

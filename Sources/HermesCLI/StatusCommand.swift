@@ -60,32 +60,9 @@ struct StatusCommand: AsyncParsableCommand {
             let slots = s.slotsTotal.map { "\(s.slotsBusy ?? 0)/\($0)" } ?? "-"
             let uptime = s.readyAt.map { formatDuration(Date().timeIntervalSince($0)) } ?? "-"
             return [s.profile, s.phase.rawValue, s.pid.map(String.init) ?? "-", s.port.map { "\(s.host ?? ""):\($0)" } ?? "-",
-                    slots, s.contextPerSlot.map(String.init) ?? "-", s.residentBytes.map(formatBytes) ?? "-",
-                    s.gpuBytes.map(formatBytes) ?? "-", uptime, String(s.restarts), s.lastError ?? ""]
+                    slots, s.contextPerSlot.map(String.init) ?? "-", s.residentBytes.map(ByteCount.format) ?? "-",
+                    s.gpuBytes.map(ByteCount.format) ?? "-", uptime, String(s.restarts), s.lastError ?? ""]
         }
         printTable(["PROFILE", "STATE", "PID", "ADDRESS", "SLOTS", "CTX/SLOT", "RSS", "GPU", "UPTIME", "RESTARTS", "LAST ERROR"], rows)
-    }
-}
-
-func formatDuration(_ seconds: Double) -> String {
-    let s = Int(seconds)
-    if s < 60 { return "\(s)s" }
-    if s < 3600 { return "\(s / 60)m\(s % 60)s" }
-    return "\(s / 3600)h\((s % 3600) / 60)m"
-}
-
-func formatBytes(_ bytes: Int) -> String {
-    let b = Double(bytes)
-    if bytes >= 1 << 30 { return String(format: "%.1f GiB", b / 1_073_741_824) }
-    if bytes >= 1 << 20 { return String(format: "%.0f MiB", b / 1_048_576) }
-    return String(format: "%.0f KiB", b / 1024)
-}
-
-func printTable(_ header: [String], _ rows: [[String]]) {
-    let all = [header] + rows
-    let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
-    for row in all {
-        print(row.indices.map { i in i == row.count - 1 ? row[i] : row[i].padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-            .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
     }
 }

@@ -37,7 +37,7 @@ public enum Daemon {
         let monitor = GPUMonitor.forProcess(environment: ProcessInfo.processInfo.environment)
         let registry = SupervisorRegistry(config: config, planner: planner, fitCheck: MemoryFit.check(monitor: monitor), logger: logger)
         let gpu = GPUService(monitor: monitor, registry: registry, logger: logger)
-        let (front, frontServices) = FrontWiring.make(config: config, registry: registry, paths: paths, logger: logger)
+        let (front, frontServices) = FrontWiring.make(config: config, registry: registry, gpu: gpu, paths: paths, logger: logger)
         let reloader = Reloader(paths: paths, registry: registry, front: front, logger: logger)
 
         // The control socket: a stale file from a dead daemon is ours to remove (we hold the lock).

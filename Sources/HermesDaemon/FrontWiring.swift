@@ -40,13 +40,18 @@ final class FrontHandle: Sendable {
 /// port taken) does not take the supervisors down with it: the daemon keeps running, logs why, and
 /// `status` shows it.
 enum FrontWiring {
-    static func make(config: HermesConfig, registry: SupervisorRegistry, paths: RuntimePaths, logger: Logger)
+    static func make(config: HermesConfig, registry: SupervisorRegistry, gpu: GPUService, paths: RuntimePaths, logger: Logger)
         -> (handle: FrontHandle, services: [any Service])
     {
         let settings = config.runtime.front
         let url = "http://\(settings.host.contains(":") ? "[\(settings.host)]" : settings.host):\(settings.port)/v1"
         let metrics = DaemonMetrics.registry
-        let options = FrontOptions(metricsFactory: MetricsSystem.factory, metricsText: { metrics.emitToString() })
+        let servers = ServerMetrics(registry: metrics, supervisors: registry)
+        var options = FrontOptions(metricsFactory: MetricsSystem.factory, metricsText: {
+            await servers.refresh()
+            return metrics.emitToString()
+        })
+        options.statusPage = StatusPageFeed(registry: registry, gpu: gpu, paths: paths)
         var frontLogger = logger
         frontLogger[metadataKey: "component"] = "front"
         do {

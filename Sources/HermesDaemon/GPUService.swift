@@ -14,6 +14,8 @@ final class GPUService: Service, Sendable {
     let interval: Duration
     let logger: Logger
     private let latest = Mutex<(report: GPUReport, at: ContinuousClock.Instant)?>(nil)
+    /// The model pool over the last hour, for the status page's chart.
+    let history = GPUHistory()
 
     init(monitor: GPUMonitor, registry: SupervisorRegistry, interval: Duration = .seconds(10), logger: Logger) {
         self.monitor = monitor
@@ -42,6 +44,7 @@ final class GPUService: Service, Sendable {
             let r = try await monitor.report(profiles: await registry.pidsByProfile())
             r.publishMetrics()
             latest.withLock { $0 = (r, ContinuousClock.now) }
+            history.append(r)
         } catch {
             logger.debug("gpu sample failed", metadata: ["error": "\(error)"])
         }

@@ -1,4 +1,7 @@
+import CoreMetrics
 import Foundation
+import HermesCore
+import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -13,12 +16,22 @@ public final class EventLog: Sendable {
     struct State {
         var fd: Int32 = -1
         var size: Int = 0
+        /// The last `recentCapacity` lines, oldest first once full at `next` (the status page's
+        /// "last routing decisions"; an event holds a prompt's hash and length, never its text).
+        var recent: [[UInt8]] = []
+        var next = 0
     }
+
+    /// Lines kept in memory for ``recentLines()``.
+    public static let recentCapacity = 50
 
     public let file: URL
     let maxBytes: Int
     let keep: Int
     let state = Mutex(State())
+    /// Lines that could not be written (a full disk): counted in `hermes_events_dropped_total{log="events"}`
+    /// and said once in the daemon log per failing stretch, since a request must never fail for its event.
+    public let failures = WriteFailureTally()
 
     /// - Parameters:
     ///   - maxBytes: rotate before a write would take the file past this size.
@@ -40,15 +53,46 @@ public final class EventLog: Sendable {
     public func append(_ line: [UInt8]) {
         var bytes = line
         bytes.append(0x0A)
-        state.withLock { s in
+        let ok: Bool = state.withLock { s in
+            if s.recent.count < Self.recentCapacity {
+                s.recent.append(line)
+            } else {
+                s.recent[s.next] = line
+                s.next = (s.next + 1) % Self.recentCapacity
+            }
             if s.fd < 0 { open(&s) }
-            guard s.fd >= 0 else { return }
+            guard s.fd >= 0 else { return false }
             if s.size > 0, s.size + bytes.count > maxBytes {
                 rotate(&s)
-                guard s.fd >= 0 else { return }
+                guard s.fd >= 0 else { return false }
             }
             let written = bytes.withUnsafeBytes { Glibc.write(s.fd, $0.baseAddress, $0.count) }
             if written > 0 { s.size += written }
+            return written == bytes.count
+        }
+        let transition = failures.record(ok: ok)
+        if !ok { Counter(label: "hermes_events_dropped_total", dimensions: [("log", "events")]).increment() }
+        Self.report(transition, file: file)
+    }
+
+    /// The last events appended (written to the file or not), newest first.
+    public func recentLines() -> [[UInt8]] {
+        state.withLock { s in
+            let ordered = s.recent.count < Self.recentCapacity ? s.recent : Array(s.recent[s.next...] + s.recent[..<s.next])
+            return ordered.reversed()
+        }
+    }
+
+    /// One daemon log line when a log starts failing and one when it writes again.
+    static func report(_ transition: WriteFailureTally.Transition, file: URL) {
+        let logger = Logger(label: "hermes-runtime.events")
+        switch transition {
+        case .none: break
+        case .startedFailing:
+            logger.error("routing events cannot be written; counting them in hermes_events_dropped_total",
+                         metadata: ["file": "\(file.path)", "errno": "\(errno)"])
+        case .recovered(let lost):
+            logger.notice("routing events are written again", metadata: ["file": "\(file.path)", "lost": "\(lost)"])
         }
     }
 

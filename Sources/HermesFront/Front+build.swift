@@ -103,6 +103,7 @@ extension RoutingFront {
         router.get("/v1/models") { request, _ in self.models(request) }
         router.get("/health") { _, _ in await self.health() }
         router.get("/metrics") { request, _ in await self.metricsResponse(request) }
+        addStatusPageRoutes(to: router)
         for path in Self.probePaths {
             router.get(RouterPath(path)) { request, _ in await self.probe(request) }
         }

@@ -64,11 +64,16 @@ final class FrontMetrics: Sendable {
 
     func burst(reason: String) {
         counter("hermes_front_bursts_total", [("reason", reason)]).increment()
+        tally.withLock { $0.bursts[reason, default: 0] += 1 }
     }
 
     func fallback(reason: String) {
         counter("hermes_front_fallbacks_total", [("reason", reason)]).increment()
+        tally.withLock { $0.fallbacks[reason, default: 0] += 1 }
     }
+
+    /// Bursts and fallbacks by reason since start, for the status page (swift-metrics cannot be read back).
+    let tally = Mutex<(bursts: [String: Int], fallbacks: [String: Int])>(([:], [:]))
 
     func cooldowns(active: Int) {
         gauge("hermes_front_cooldowns_active", []).record(active)

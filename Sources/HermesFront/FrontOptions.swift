@@ -37,6 +37,8 @@ public struct FrontOptions: Sendable {
     /// Events file rotation; nil takes `logs.max_bytes` / `logs.keep` from `runtime.yaml`.
     public var eventsMaxBytes: Int?
     public var eventsKeep: Int?
+    /// The daemon's side of the status page (`GET /`, `/ui`); nil shows the front's routing alone.
+    public var statusPage: (any StatusPageSource)? = nil
 
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment, host: String? = nil, port: Int? = nil,

@@ -1,3 +1,5 @@
+import HermesCore
+
 /// Decides whether an AMD GPU is an APU and which pool a model will be placed in. Pure: sizes in,
 /// decision out, so every case is a unit test.
 ///
@@ -84,25 +86,5 @@ public enum APUPolicy {
     static func hex4(_ id: UInt16) -> String {
         let digits = String(id, radix: 16)
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
-    }
-}
-
-/// Byte counts for a person, in binary units (what the driver and HIP count in).
-public enum ByteCount {
-    /// `512 MiB`, `96.0 GiB`, `1.5 TiB`, `800 B`.
-    public static func format(_ bytes: UInt64) -> String {
-        let kib: UInt64 = 1 << 10, mib: UInt64 = 1 << 20, gib: UInt64 = 1 << 30, tib: UInt64 = 1 << 40
-        switch bytes {
-        case tib...: return oneDecimal(Double(bytes) / Double(tib)) + " TiB"
-        case gib...: return oneDecimal(Double(bytes) / Double(gib)) + " GiB"
-        case mib...: return "\((bytes + mib / 2) / mib) MiB"
-        case kib...: return "\((bytes + kib / 2) / kib) KiB"
-        default: return "\(bytes) B"
-        }
-    }
-
-    static func oneDecimal(_ value: Double) -> String {
-        let tenths = (value * 10).rounded()
-        return "\(Int(tenths) / 10).\(Int(tenths) % 10)"
     }
 }

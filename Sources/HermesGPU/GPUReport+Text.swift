@@ -1,3 +1,6 @@
+import Foundation
+import HermesCore
+
 extension GPUReport {
     /// The report for a person: one line when there is no AMD GPU, else a table per device and the
     /// processes. `verbose` adds the notes (a source that failed before the fallback answered, ...).
@@ -40,7 +43,7 @@ extension GPUReport {
         }
         var load: [String] = []
         if let busy = d.busyPercent { load.append("busy \(busy)%") }
-        if let c = d.edgeTemperatureCelsius { load.append("edge \(ByteCount.oneDecimal(c)) °C") }
+        if let c = d.edgeTemperatureCelsius { load.append("edge \(String(format: "%.1f", c)) °C") }
         if !load.isEmpty { out.append("  " + load.joined(separator: "   ")) }
         if let pool = d.modelPool {
             out.append("  models use \(pool.displayName): \(d.modelPoolReason)")

@@ -1,5 +1,7 @@
+import CoreMetrics
 import Foundation
 import HermesCore
+import Logging
 
 /// Captures a child's stdout+stderr from a pipe into a size-rotated log file, keeping the last lines in
 /// memory for failure messages.
@@ -16,13 +18,16 @@ public final class LogSink: @unchecked Sendable {
     private var written: Int = 0
     private var lineObservers: [(String) -> Void] = []
     private let tailLimit = 200
+    /// Chunks that could not be written (a full disk): `hermes_events_dropped_total{log="server"}`,
+    /// one daemon log line when writing starts failing and one when it works again.
+    public let failures = WriteFailureTally()
 
     public init(file: URL, settings: LogSettings) throws {
         self.file = file
         self.settings = settings
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: file.path) {
-            FileManager.default.createFile(atPath: file.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         }
         handle = try FileHandle(forWritingTo: file)
         written = Int((try? handle?.seekToEnd()) ?? 0)
@@ -65,8 +70,15 @@ public final class LogSink: @unchecked Sendable {
         var complete: [String] = []
         let observers: [(String) -> Void] = lock.withLock {
             rotateIfNeeded(adding: data.count)
-            try? handle?.write(contentsOf: data)
-            written += data.count
+            do {
+                guard let handle else { throw POSIXError(.EBADF) }
+                try handle.write(contentsOf: data)
+                written += data.count
+                report(failures.record(ok: true), error: nil)
+            } catch {
+                Counter(label: "hermes_events_dropped_total", dimensions: [("log", "server")]).increment()
+                report(failures.record(ok: false), error: error)
+            }
             partial.append(data)
             while let nl = partial.firstIndex(of: 0x0A) {
                 let line = String(decoding: partial[partial.startIndex..<nl], as: UTF8.self)
@@ -89,6 +101,18 @@ public final class LogSink: @unchecked Sendable {
         }
     }
 
+    private func report(_ transition: WriteFailureTally.Transition, error: (any Error)?) {
+        let logger = Logger(label: "hermes-runtime.logs")
+        switch transition {
+        case .none: break
+        case .startedFailing:
+            logger.error("a server log cannot be written; counting lost chunks in hermes_events_dropped_total",
+                         metadata: ["file": "\(file.path)", "error": "\(error.map { "\($0)" } ?? "-")"])
+        case .recovered(let lost):
+            logger.notice("a server log is written again", metadata: ["file": "\(file.path)", "lost": "\(lost)"])
+        }
+    }
+
     /// The last `n` lines written.
     public func lastLines(_ n: Int) -> [String] {
         lock.withLock { Array(tail.suffix(n)) }
@@ -106,7 +130,7 @@ public final class LogSink: @unchecked Sendable {
             }
         }
         try? fm.moveItem(atPath: file.path, toPath: "\(file.path).1")
-        fm.createFile(atPath: file.path, contents: nil)
+        _ = fm.createFile(atPath: file.path, contents: nil)
         handle = try? FileHandle(forWritingTo: file)
         written = 0
     }

@@ -5,12 +5,6 @@ import Testing
 @testable import HermesCore
 
 @Suite struct DoctorChecksTests {
-    @Test func byteCountsReadLikeDownloadPages() {
-        #expect(formatByteCount(253_000_000) == "253 MB")
-        #expect(formatByteCount(14_200_000_000) == "14.2 GB")
-        #expect(formatByteCount(512) == "512 bytes")
-    }
-
     @Test func frontOffLoopbackWithoutAKeyFails() {
         var front = FrontSettings()
         front.defaultProfile = "x"

@@ -67,8 +67,8 @@ func fixture(_ name: String) throws -> String {
 
     @Test func buildsTheCurrentDialect() throws {
         let cmd = try LlamaServerCommand.build(profile: "p", settings: settings(), executable: "/bin/ls", dialect: current)
-        #expect(cmd.arguments == ["-m", "/m.gguf", "--host", "127.0.0.1", "--port", "8080", "-c", "8192", "-np", "4",
-                                  "-ngl", "all", "-fa", "on", "--load-mode", "mlock"])
+        #expect(cmd.arguments == ["-m", "/m.gguf", "--host", "127.0.0.1", "--port", "8080", "--metrics", "-c", "8192",
+                                  "-np", "4", "-ngl", "all", "-fa", "on", "--load-mode", "mlock"])
         #expect(!cmd.arguments.contains("--slots"))
         #expect(cmd.environment == ["HIP_VISIBLE_DEVICES": "0"])
         var s = settings()

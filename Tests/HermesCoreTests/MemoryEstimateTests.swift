@@ -180,17 +180,6 @@ struct MemoryEstimateTests {
         #expect(GPULayers(setting: "most") == nil)
     }
 
-    @Test func byteFormatting() {
-        #expect(MemoryEstimate.format(457 * Self.MiB) == "457 MiB")
-        #expect(MemoryEstimate.format(Self.GiB) == "1.0 GiB")
-        #expect(MemoryEstimate.format(Self.GiB - Self.MiB / 4) == "1.0 GiB")
-        #expect(MemoryEstimate.format(UInt64(13.4 * Double(Self.GiB))) == "13.4 GiB")
-        #expect(MemoryEstimate.format(39 * Self.GiB + Self.GiB / 5) == "39.2 GiB")
-        #expect(MemoryEstimate.format(1536) == "2 KiB")
-        #expect(MemoryEstimate.format(12) == "12 bytes")
-        #expect(MemoryEstimate.format(UInt64.max).hasSuffix("GiB"))
-    }
-
     // MARK: /proc/meminfo
 
     @Test func memAvailableFromAFile() throws {

@@ -71,17 +71,4 @@ struct APUPolicyTests {
         #expect(APUPolicy.fallbackName(deviceID: 0x0042) == "AMD GPU [1002:0042]")
         #expect(APUPolicy.fallbackName(deviceID: nil) == "AMD GPU")
     }
-
-    @Test("byte counts read in binary units", arguments: [
-        (UInt64(0), "0 B"), (UInt64(1023), "1023 B"), (UInt64(2048), "2 KiB"), (512 * MiB, "512 MiB"),
-        (96 * GiB, "96.0 GiB"), (GiB + GiB / 2, "1.5 GiB"), (UInt64(1) << 40, "1.0 TiB"),
-    ])
-    func bytes(_ value: UInt64, _ text: String) {
-        #expect(ByteCount.format(value) == text)
-    }
-
-    @Test("the largest count still formats")
-    func hugeBytes() {
-        #expect(ByteCount.format(.max).hasSuffix("TiB"))
-    }
 }

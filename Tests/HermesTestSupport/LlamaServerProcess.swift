@@ -36,7 +36,7 @@ public final class LlamaServerProcess: @unchecked Sendable {
         let model = try TestEnvironment.testModel()
         let port = try freePort()
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("hermes-llama-\(port).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["-m", model, "--host", "127.0.0.1", "--port", String(port), "-c", String(context),

@@ -58,6 +58,9 @@ extension LlamaServerCommand {
         add(["-m", "--model"], model)
         add(["--host"], s.effectiveHost)
         add(["--port"], String(port))
+        // The daemon reads tokens and queue depth from the server's own Prometheus endpoint
+        // (`hermes_server_*` on the front's /metrics); it is off by default in llama-server.
+        if dialect.accepts("--metrics"), !(s.args ?? []).contains("--metrics") { args.append("--metrics") }
         if let c = s.context { add(["-c", "--ctx-size"], String(c)) }
         if let n = s.predict { add(["-n", "--n-predict", "--predict"], String(n)) }
         if let t = s.threads { add(["-t", "--threads"], String(t)) }

@@ -36,15 +36,15 @@ public struct FitVerdict: Sendable, Equatable {
         let verdict = fits ? "fits" : "does not fit"
         let where_ = estimate.runsOnCPU || estimate.fullyOffloaded ? "" : ", \(estimate.placement)"
         if checks.count == 1, let c = checks.first {
-            return "\(verdict): needs \(MemoryEstimate.format(c.neededBytes)) (\(estimate.breakdown)\(where_)), "
-                + "\(c.name) has \(MemoryEstimate.format(c.availableBytes)) free"
-                + (c.fits ? "" : " (\(MemoryEstimate.format(c.shortBytes)) short)")
+            return "\(verdict): needs \(ByteCount.format(c.neededBytes)) (\(estimate.breakdown)\(where_)), "
+                + "\(c.name) has \(ByteCount.format(c.availableBytes)) free"
+                + (c.fits ? "" : " (\(ByteCount.format(c.shortBytes)) short)")
         }
         let parts = checks.map { c in
-            "\(c.name) needs \(MemoryEstimate.format(c.neededBytes)), has \(MemoryEstimate.format(c.availableBytes)) free"
-                + (c.fits ? "" : " (\(MemoryEstimate.format(c.shortBytes)) short)")
+            "\(c.name) needs \(ByteCount.format(c.neededBytes)), has \(ByteCount.format(c.availableBytes)) free"
+                + (c.fits ? "" : " (\(ByteCount.format(c.shortBytes)) short)")
         }
-        return "\(verdict): needs \(MemoryEstimate.format(estimate.totalBytes)) (\(estimate.breakdown)\(where_)): "
+        return "\(verdict): needs \(ByteCount.format(estimate.totalBytes)) (\(estimate.breakdown)\(where_)): "
             + parts.joined(separator: "; ")
     }
 
@@ -57,8 +57,8 @@ public struct FitVerdict: Sendable, Equatable {
             return "offload fewer layers (gpu_layers), lower the context, or use a q8_0/q4_0 KV cache"
         }
         guard let ctx = estimate.largestContext(fitting: pool.availableBytes) else {
-            return "the weights alone (\(MemoryEstimate.format(estimate.weightsBytes)) plus overhead) do not fit in "
-                + "\(MemoryEstimate.format(pool.availableBytes)): use a smaller quantisation or free memory"
+            return "the weights alone (\(ByteCount.format(estimate.weightsBytes)) plus overhead) do not fit in "
+                + "\(ByteCount.format(pool.availableBytes)): use a smaller quantisation or free memory"
         }
         var text = "a context of at most \(ctx) would fit with a \(estimate.kvCacheType.rawValue) KV cache"
         // Name the first cheaper cache type that fits the requested context, else what each would allow.

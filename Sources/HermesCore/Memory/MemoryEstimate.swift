@@ -147,10 +147,10 @@ public struct MemoryEstimate: Sendable, Equatable {
 
     /// `weights 13.4 GiB + KV cache 24.0 GiB for 65536 ctx (4 slots x 16384) + 2.4 GiB overhead`.
     public var breakdown: String {
-        var kv = "KV cache \(Self.format(kvCacheBytes)) for \(context) ctx"
+        var kv = "KV cache \(ByteCount.format(kvCacheBytes)) for \(context) ctx"
         if slots > 1 { kv += " (\(slots) slots x \(contextPerSlot))" }
         if kvCacheType != .f16 { kv += " as \(kvCacheType.rawValue)" }
-        return "weights \(Self.format(weightsBytes)) + \(kv) + \(Self.format(overheadBytes)) overhead"
+        return "weights \(ByteCount.format(weightsBytes)) + \(kv) + \(ByteCount.format(overheadBytes)) overhead"
     }
 
     /// Where it runs: `on the GPU`, `on the CPU`, `20 of 40 layers on the GPU`.
@@ -174,17 +174,6 @@ public struct MemoryEstimate: Sendable, Equatable {
         let tokens = Int(min(budget / perToken, Double(Int32.max)))
         let padded = tokens / 256 * 256
         return padded >= 256 ? padded : nil
-    }
-
-    /// `13.4 GiB`, `457 MiB`, `12 KiB`: binary units, one decimal for GiB, as memory tools show them.
-    public static func format(_ bytes: UInt64) -> String {
-        if bytes >= GiB || (bytes + MiB / 2) / MiB >= 1024 {
-            let tenths = (bytes.multipliedReportingOverflow(by: 10).overflow ? bytes / GiB * 10 : (bytes * 10 + GiB / 2) / GiB)
-            return "\(tenths / 10).\(tenths % 10) GiB"
-        }
-        if bytes >= MiB { return "\((bytes + MiB / 2) / MiB) MiB" }
-        if bytes >= 1024 { return "\((bytes + 512) / 1024) KiB" }
-        return "\(bytes) bytes"
     }
 
     static func fileName(_ path: String) -> String {
