@@ -51,8 +51,7 @@ extension RoutingFront {
         record.update {
             $0.stream = ctx.stream
             $0.promptTokensEstimate = ctx.estimatedPromptTokens
-            // Scalars, not Characters: grapheme breaking a 600 KB conversation costs more than routing it.
-            $0.promptChars = ctx.promptText.unicodeScalars.count
+            $0.promptChars = decoded.promptScalars
             $0.promptSHA256 = PromptDigest.hex(ctx.promptText)
         }
 

@@ -196,3 +196,26 @@ struct SplitMix: RandomNumberGenerator {
         #expect(accepted > 0)
     }
 }
+
+@Suite struct RoutingScannerWordTests {
+    /// The eight-byte test must flag every word holding a special byte (no false negatives).
+    @Test func everySpecialByteInEveryPositionIsFlagged() {
+        let plain = Array("abcdefgh".utf8)
+        let specials: [UInt8] = [0x22, 0x5C, 0x00, 0x1F, 0x80, 0xFF, 0xC3]
+        for s in specials {
+            for i in 0..<8 {
+                var w = plain
+                w[i] = s
+                let word = w.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(JSONScanner.hasSpecialByte(word), "byte \(s) at \(i)")
+            }
+        }
+        let clean = plain.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        #expect(!JSONScanner.hasSpecialByte(clean))
+        // Long strings around every kind of special byte decode as before.
+        let text = String(repeating: "x", count: 37) + "\\\"" + String(repeating: "y", count: 9) + "é" + String(repeating: "z", count: 16)
+        let r = try? RequestDecoder.decode(.chatCompletions, body: Array(#"{"messages":[{"role":"user","content":"\#(text)"}]}"#.utf8))
+        #expect(r?.promptText == String(repeating: "x", count: 37) + "\"" + String(repeating: "y", count: 9) + "é" + String(repeating: "z", count: 16))
+        #expect(r?.promptScalars == 37 + 1 + 9 + 1 + 16)
+    }
+}

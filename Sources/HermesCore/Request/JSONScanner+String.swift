@@ -27,6 +27,15 @@ extension JSONScanner {
         let start = index
         var run = index
         while true {
+            // Eight plain bytes at a time (no quote, backslash, control or non-ASCII byte): prompts are
+            // mostly long runs of plain text, and this loop is most of the decoder's time.
+            if let base = p.baseAddress {
+                while index &+ 8 <= p.count,
+                    !Self.hasSpecialByte(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                {
+                    index &+= 8
+                }
+            }
             guard index < p.count else { throw fail("unterminated string") }
             let b = p[index]
             if b == UInt8(ascii: "\"") {
@@ -48,6 +57,20 @@ extension JSONScanner {
             }
             try utf8Sequence(b)
         }
+    }
+
+    /// Whether any of the eight bytes is `"`, `\`, below 0x20 or above 0x7F (the bit tricks are exact
+    /// for "any"; a byte they flag is then read one by one).
+    @inline(__always) static func hasSpecialByte(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var m = w & highs
+        m |= (w &- ones &* 0x20) & ~w & highs
+        let quote = w ^ (ones &* 0x22)
+        m |= (quote &- ones) & ~quote & highs
+        let slash = w ^ (ones &* 0x5C)
+        m |= (slash &- ones) & ~slash & highs
+        return m != 0
     }
 
     /// One multi-byte UTF-8 sequence starting with `lead` at `index` (RFC 3629: no overlongs, no

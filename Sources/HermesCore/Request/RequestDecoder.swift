@@ -63,6 +63,7 @@ public enum RequestDecoder {
 
     // MARK: members every endpoint shares
 
+
     static func commonMember(_ key: String, _ s: inout JSONScanner, _ r: inout DecodedRequest) throws -> Bool {
         switch key {
         case "model":
@@ -160,7 +161,7 @@ public enum RequestDecoder {
             i += 1
         }
         guard i > 0 else { throw RequestError(code: "missing_messages", message: "'messages' must not be empty", param: "messages") }
-        r.promptText = String(decoding: text, as: UTF8.self)
+        r.setPrompt(text)
         r.sawRequired = true
         return true
     }
@@ -187,7 +188,7 @@ public enum RequestDecoder {
         default:
             throw typeError(field, "a string or a list")
         }
-        r.promptText = String(decoding: text, as: UTF8.self)
+        r.setPrompt(text)
         r.sawRequired = true
         return true
     }
