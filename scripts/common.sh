@@ -9,5 +9,6 @@ MODEL_DIR="$HERMES_CACHE/models"
 MODEL_FILE="$MODEL_DIR/gemma-3-270m-q4_k_m.gguf"
 MODEL_SHA256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 TOOLS_VENV="$HERMES_CACHE/venv"
+ANTHROPIC_VERSION="${ANTHROPIC_VERSION:-2.10.0}"
 mkdir -p "$HERMES_CACHE"
 log() { printf '[setup] %s\n' "$*" >&2; }

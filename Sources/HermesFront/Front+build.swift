@@ -65,9 +65,15 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let e as any HTTPResponseError {
             let code = Int(e.status.code)
             let message = code == 404 ? "no such endpoint: \(request.method) \(request.uri.path)" : (e.status.reasonPhrase)
-            response = front.answered(request, openAIError(status: code, message: message, code: code == 404 ? "not_found" : "http_\(code)"))
+            let shape = ErrorShape.forPath(request.uri.path)
+            response = front.answered(request, ErrorShape.$current.withValue(shape) {
+                openAIError(status: code, message: message, code: code == 404 ? "not_found" : "http_\(code)")
+            })
         } catch {
-            response = front.answered(request, openAIError(status: 500, message: "internal error", code: "internal_error"))
+            let shape = ErrorShape.forPath(request.uri.path)
+            response = front.answered(request, ErrorShape.$current.withValue(shape) {
+                openAIError(status: 500, message: "internal error", code: "internal_error")
+            })
         }
         if response.headers[.requestID] == nil { response.headers[.requestID] = RoutingFront.requestID(request) }
         if response.headers[.hermesRoute] == nil { response.headers[.hermesRoute] = "none" }
@@ -93,6 +99,7 @@ extension RoutingFront {
         router.post("/v1/embeddings") { request, _ in await self.handleRouted(.embeddings, request: request) }
         // Clients configured with a base URL without /v1 still work.
         router.post("/chat/completions") { request, _ in await self.handleRouted(.chatCompletions, request: request) }
+        addAgentAPIRoutes(to: router)
         router.get("/v1/models") { request, _ in await self.models(request) }
         router.get("/health") { _, _ in await self.health() }
         router.get("/metrics") { request, _ in await self.metricsResponse(request) }

@@ -10,8 +10,8 @@ import Synchronization
 
 extension RoutingFront {
     /// The answer is going out: status and headers now, the body chunk by chunk as the upstream sends it.
-    func commit(response: UpstreamResponse, first: UpstreamBody.FirstChunk, profile: String, reason: String, attempts: [Attempt],
-                record: RequestRecord, upstreamBeforeCommit: Duration, ticket: SlotTicket?, stream: Bool,
+    func commit(response: UpstreamResponse, answer: AnswerStream, isSSE: Bool, profile: String, reason: String,
+                attempts: [Attempt], record: RequestRecord, upstreamBeforeCommit: Duration, ticket: SlotTicket?,
                 baseHeaders: HTTPFields) -> Response
     {
         var headers = baseHeaders
@@ -24,37 +24,21 @@ extension RoutingFront {
         headers[.hermesAttempts] = attempts.map(\.receipt).joined(separator: ",")
         headers[.hermesOverhead] = formatMs(overhead.milliseconds)
         record.update { $0.overhead = overhead }
-        // hasPrefix, not Foundation's contains: this runs on every answer.
-        let isSSE = stream || (response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false)
-        let length = response.headers.first(name: "content-length").flatMap(Int.init).flatMap { $0 >= 0 ? $0 : nil }
-        let body = response.body
         let front = self
-        let responseBody = ResponseBody(contentLength: isSSE ? nil : length) { writer in
+        // Read now: the body is written after the handler returned, outside its task-local values.
+        let shape = ErrorShape.current
+        let responseBody = ResponseBody(contentLength: isSSE ? nil : answer.contentLength) { writer in
             var bytes = 0
             var firstByte: Duration?
             var cut: String?
-            var iterator = body.makeAsyncIterator()
             defer { ticket?.release() }
-            // The first chunk was read before the status line went out (see `attempt`).
-            var pending: ByteBuffer?
-            var ended = false
-            switch first {
-            case .chunk(let c): pending = c
-            case .ended: ended = true
-            case .notWaited: break
-            }
-            while !ended {
+            while true {
                 let chunk: ByteBuffer?
-                if let p = pending {
-                    chunk = p
-                    pending = nil
-                } else {
-                    do {
-                        chunk = try await iterator.next()
-                    } catch {
-                        cut = classify(error)
-                        break
-                    }
+                do {
+                    chunk = try await answer.next()
+                } catch {
+                    cut = classify(error)
+                    break
                 }
                 guard let chunk else { break }
                 if firstByte == nil { firstByte = ContinuousClock.now - record.start }
@@ -77,9 +61,17 @@ extension RoutingFront {
                 if isSSE {
                     // The blank lines end any half-written event so the error event parses on its own.
                     let message = "the upstream (\(profile)) cut the stream (\(cut)) after \(bytes) bytes; not retried after the first byte"
-                    var out = ByteBuffer(string: "\n\ndata: ")
-                    out.writeImmutableBuffer(openAIErrorBody(message: message, type: "upstream_error", code: "stream_cut"))
-                    out.writeString("\n\ndata: [DONE]\n\n")
+                    var out: ByteBuffer
+                    if shape == .anthropic {
+                        // Anthropic's clients read an `error` event and stop; they know no `[DONE]`.
+                        out = ByteBuffer(string: "\n\nevent: error\ndata: ")
+                        out.writeImmutableBuffer(anthropicErrorBody(status: 502, message: message, code: "stream_cut"))
+                        out.writeString("\n\n")
+                    } else {
+                        out = ByteBuffer(string: "\n\ndata: ")
+                        out.writeImmutableBuffer(openAIErrorBody(message: message, type: "upstream_error", code: "stream_cut"))
+                        out.writeString("\n\ndata: [DONE]\n\n")
+                    }
                     try? await writer.write(out)
                     try? await writer.finish(nil)
                     front.writeEvent(record)

@@ -115,7 +115,7 @@ extension RoutingFront {
             else { return nil }
             return Array(buf.readableBytesView)
         }
-        if ctx.endpoint == .chatCompletions, let j = await post("/v1/chat/completions/input_tokens", body),
+        if let path = Self.exactCountPath(ctx.endpoint), let j = await post(path, body),
             let n = UpstreamJSON.count("input_tokens", in: j)
         {
             return n

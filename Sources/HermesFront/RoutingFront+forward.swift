@@ -66,8 +66,12 @@ extension RoutingFront {
     /// Nothing is retried once a byte of an answer has reached the client.
     func forward(_ job: Job, ticket firstTicket: SlotTicket?) async -> Response {
         var queue = [Candidate(profile: job.first)] + job.decision.fallbacks.map { Candidate(profile: $0, reason: "fallback") }
-        var attempts: [Attempt] = []
+        // Profiles routing passed over (their API, an image) lead the receipt.
+        var attempts = job.decision.skipped.map { Attempt(profile: $0.profile, outcome: "skipped_\($0.why.rawValue)", milliseconds: 0) }
         var ends: [AttemptEnd] = []
+        var promoted = false
+        let toolNames = job.state.config.profiles[job.first]?.promotesBadToolCalls == true
+            ? ToolCallCheck.toolNames(inRequest: Data(job.raw.readableBytesView)) : nil
         var reasons = job.decision.hops.map(\.reason.rawValue)
         var reason = job.decision.reason
         var upstreamTime: Duration = .zero
@@ -80,6 +84,11 @@ extension RoutingFront {
             let candidate = queue[index]
             index += 1
             guard let profile = job.state.config.profiles[candidate.profile] else { continue }
+            // A burst or fallback added while forwarding (local_error, bad_tool_call) may not take it.
+            if let why = job.state.policy.mismatch(profile, job.ctx) {
+                attempts.append(Attempt(profile: profile.name, outcome: "skipped_\(why.rawValue)", milliseconds: 0))
+                continue
+            }
             if let r = candidate.reason {
                 reason = r
                 reasons.append(r)
@@ -100,6 +109,34 @@ extension RoutingFront {
                 upstreamTime += took
                 switch result {
                 case .answer(let response, let first):
+                    // hasPrefix, not Foundation's contains: this runs on every answer.
+                    let isSSE = job.ctx.stream
+                        || (response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false)
+                    let canPromote = profile.isLocal && !promoted && profile.promotesBadToolCalls
+                        && profile.burst.map { job.state.config.profiles[$0] != nil } == true
+                    let reading = Self.answerReading(ctx: job.ctx, profile: profile, promote: canPromote, toolNames: toolNames, isSSE: isSSE)
+                    let answer: AnswerStream
+                    switch await reading.read(response, first: first) {
+                    case .deliver(let a):
+                        answer = a
+                    case .promote(let bad):
+                        // Nothing has reached the client: the burst profile gets the request, once.
+                        let read = ContinuousClock.now - t0
+                        upstreamTime += read - took
+                        attempts.append(Attempt(profile: profile.name, outcome: BurstReason.badToolCall.rawValue, milliseconds: read.milliseconds))
+                        logger.info("local answer has a bad tool call: promoted", metadata: [
+                            "profile": "\(profile.name)", "problem": "\(bad.problem.rawValue)", "request_id": "\(record.id)",
+                        ])
+                        promoted = true
+                        ticket?.release()
+                        ticket = nil
+                        metrics.burst(reason: BurstReason.badToolCall.rawValue)
+                        if let burst = profile.burst {
+                            queue.insert(contentsOf: [Candidate(profile: burst, reason: BurstReason.badToolCall.rawValue)]
+                                + job.state.policy.fallbackOrder(for: burst).map { Candidate(profile: $0, reason: "fallback") }, at: index)
+                        }
+                        continue
+                    }
                     attempts.append(Attempt(profile: profile.name, outcome: String(response.status), milliseconds: took.milliseconds))
                     record.update {
                         $0.attempts = attempts
@@ -108,8 +145,8 @@ extension RoutingFront {
                         $0.reasons = reasons
                         $0.status = response.status
                     }
-                    return commit(response: response, first: first, profile: profile.name, reason: reason, attempts: attempts,
-                                  record: record, upstreamBeforeCommit: upstreamTime, ticket: ticket, stream: job.ctx.stream,
+                    return commit(response: response, answer: answer, isSSE: isSSE, profile: profile.name, reason: reason,
+                                  attempts: attempts, record: record, upstreamBeforeCommit: upstreamTime, ticket: ticket,
                                   baseHeaders: job.baseHeaders)
                 case .failed(let kind, let retryAfter):
                     end = AttemptEnd(profile: profile.name, isLocal: profile.isLocal, kind: kind, retryAfter: retryAfter)
@@ -187,7 +224,11 @@ extension RoutingFront {
         guard let remote = profile.openai, let base = remote.baseURL else { return .skip(.error, retryAfter: nil) }
         if let c = cooldowns.cooling(profile.name) { return .skip(.cooldown(rateLimited: c.rateLimited), retryAfter: c.seconds) }
         let body = remote.model.map { Self.body(job.raw, edits: BodySplice.edits(for: job.decoded, model: $0)) } ?? job.raw
-        if let key = job.state.remoteKeys[profile.name] { headers.add(name: "authorization", value: "Bearer \(key)") }
+        if job.ctx.api == .messages {
+            Self.addAnthropicHeaders(&headers, key: job.state.remoteKeys[profile.name], client: job.clientHeaders)
+        } else if let key = job.state.remoteKeys[profile.name] {
+            headers.add(name: "authorization", value: "Bearer \(key)")
+        }
         for (k, v) in (remote.headers ?? [:]).sorted(by: { $0.key < $1.key }) { headers.replaceOrAdd(name: k, value: v) }
         return .send(url: base + job.decoded.endpoint.pathSuffix, headers: headers, body: body, timeout: remote.effectiveTimeout)
     }

@@ -19,7 +19,7 @@ extension RoutingFront {
         var baseHeaders = HTTPFields()
         baseHeaders[.requestID] = record.id
 
-        guard state.authorized(request.headers[.authorization]) else {
+        guard state.authorized(Self.clientCredential(request.headers)) else {
             return finishEarly(record, openAIError(status: 401, message: "missing or wrong bearer key for the front",
                                                    type: "authentication_error", code: "invalid_api_key", headers: baseHeaders))
         }
@@ -147,11 +147,19 @@ extension RoutingFront {
             h[.hermesAttempts] = ""
             h[.hermesOverhead] = formatMs((ContinuousClock.now - record.start).milliseconds)
             return finishEarly(record, openAIError(status: 409, message: reason, type: "confirmation_required", code: "confirm", headers: h))
+        case .unavailable(let profile, let reason) where reason == .api || reason == .vision:
+            let (status, code, message) = Self.cannotTake(reason, profile: profile, api: ctx.api)
+            var h = baseHeaders
+            h[.hermesRoute] = "none"
+            h[.hermesReason] = reason.rawValue
+            h[.hermesAttempts] = decision.skipped.map(\.receipt).joined(separator: ",")
+            h[.hermesOverhead] = formatMs((ContinuousClock.now - record.start).milliseconds)
+            return finishEarly(record, openAIError(status: status, message: message, code: code, headers: h))
         case .unavailable(let profile, let reason):
             var h = baseHeaders
             h[.hermesRoute] = "none"
             h[.hermesReason] = reason.rawValue
-            h[.hermesAttempts] = "\(profile):down"
+            h[.hermesAttempts] = (["\(profile):down"] + decision.skipped.map(\.receipt)).joined(separator: ",")
             h[.hermesOverhead] = formatMs((ContinuousClock.now - record.start).milliseconds)
             record.update { $0.attempts = [Attempt(profile: profile, outcome: "down", milliseconds: 0)] }
             let why = decision.detail.map { "profile \(profile) cannot take it (\($0)) and has no burst profile" }

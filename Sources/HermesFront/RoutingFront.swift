@@ -119,7 +119,11 @@ func jsonResponse(status: Int, _ body: ByteBuffer, headers: HTTPFields = [:]) ->
     return Response(status: .init(code: status), headers: h, body: ResponseBody(byteBuffer: body))
 }
 
+/// An error the front makes itself, in the shape the request's client reads (`ErrorShape.current`).
 func openAIError(status: Int, message: String, type: String? = nil, code: String, param: String? = nil, headers: HTTPFields = [:]) -> Response {
+    if ErrorShape.current == .anthropic {
+        return jsonResponse(status: status, anthropicErrorBody(status: status, message: message, code: code), headers: headers)
+    }
     let t = type ?? (status >= 500 ? "server_error" : "invalid_request_error")
     return jsonResponse(status: status, openAIErrorBody(message: message, type: t, code: code, param: param), headers: headers)
 }

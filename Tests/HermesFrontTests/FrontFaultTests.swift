@@ -37,7 +37,9 @@ import Testing
                 #expect(a.header("X-Hermes-Reason") == "default")
                 #expect(a.header("X-Hermes-Attempts") == "primary:200")
                 #expect(Double(a.header("X-Hermes-Overhead-Ms") ?? "") != nil)
-                #expect(a.json["model"] as? String == "primary-model")
+                // The upstream got the profile's model; the client gets back the name it asked for.
+                #expect(up.received?["model"] as? String == "primary-model")
+                #expect(a.json["model"] as? String == "client-model")
                 #expect(up.receivedHeaders["authorization"] == "Bearer sk-primary-secret")
                 #expect(up.receivedHeaders["x-title"] == "hermes")
                 #expect(up.received?["model"] as? String == "primary-model")
@@ -62,7 +64,8 @@ import Testing
                 #expect(a.header("X-Hermes-Route") == "secondary")
                 #expect(a.header("X-Hermes-Reason") == "fallback")
                 #expect(a.header("X-Hermes-Attempts") == "primary:429,secondary:200")
-                #expect(a.json["model"] as? String == "secondary-model")
+                #expect(up.received?["model"] as? String == "secondary-model")
+                #expect(a.json["model"] as? String == "any")
                 // Retry-After: 1 -> primary is skipped for a second, without being called.
                 let b = try await send(f.base + "/v1/chat/completions", json: chatBody("hi"))
                 #expect(b.header("X-Hermes-Attempts") == "primary:cooldown,secondary:200")

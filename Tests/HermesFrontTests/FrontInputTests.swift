@@ -73,7 +73,8 @@ import Testing
                                           json: chatBody("go", extra: #","metadata":{"source_kind":"cron"}"#))
                 #expect(cron.header("X-Hermes-Route") == "cheap")
                 #expect(cron.header("X-Hermes-Reason") == "route:cron-is-cheap")
-                #expect(cron.json["model"] as? String == "cheap-model")
+                #expect(up.received?["model"] as? String == "cheap-model")
+                #expect(cron.json["model"] as? String == "any")
                 let alias = try await send(f.base + "/v1/chat/completions", json: chatBody("go", model: "cheap"))
                 #expect(alias.header("X-Hermes-Reason") == "explicit")
             }

@@ -14,16 +14,31 @@ actor LlamaPair {
     static let shared = LlamaPair()
     static let cloudKey = "sk-test-cloud-key"
     var servers: (local: LlamaServerProcess, cloud: LlamaServerProcess)?
+    /// The start under way: suites run in parallel, and an actor lets a second caller in while the first
+    /// awaits, so without this each suite started its own pair (eight servers on two cores).
+    var starting: Task<(local: LlamaServerProcess, cloud: LlamaServerProcess), any Error>?
 
     func get() async throws -> (local: LlamaServerProcess, cloud: LlamaServerProcess) {
         if let servers { return servers }
-        let local = try await LlamaServerProcess.start(context: 1024, slots: 2)
+        if let starting { return try await starting.value }
+        let task = Task { () async throws -> (local: LlamaServerProcess, cloud: LlamaServerProcess) in
+            let local = try await LlamaServerProcess.start(context: 1024, slots: 2)
+            do {
+                let cloud = try await LlamaServerProcess.start(context: 4096, slots: 1, extraArguments: ["--api-key", Self.cloudKey])
+                return (local, cloud)
+            } catch {
+                local.stop()
+                throw error
+            }
+        }
+        starting = task
         do {
-            let cloud = try await LlamaServerProcess.start(context: 4096, slots: 1, extraArguments: ["--api-key", Self.cloudKey])
-            servers = (local, cloud)
-            return (local, cloud)
+            let pair = try await task.value
+            servers = pair
+            starting = nil
+            return pair
         } catch {
-            local.stop()
+            starting = nil
             throw error
         }
     }

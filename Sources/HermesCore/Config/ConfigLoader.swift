@@ -10,8 +10,10 @@ public enum ConfigLoader {
         "binary", "model", "host", "port", "context", "predict", "threads", "slots", "mlock", "mmap",
         "gpu_layers", "flash_attn", "cache_type", "alias", "args", "env", "health", "restart", "burst",
         "context_over", "output_reserve", "queue_wait", "load", "idle_unload", "pinned", "while_loading",
+        "mmproj", "vision", "apis", "promote_bad_tool_calls",
     ]
-    static let openaiKeys = ["base_url", "api_key_env", "model", "context", "fallback", "cooldown", "timeout", "headers"]
+    static let openaiKeys = ["base_url", "api_key_env", "model", "context", "fallback", "cooldown", "timeout", "headers",
+                             "apis", "vision"]
     static let healthKeys = ["path", "interval", "timeout", "startup_timeout", "failures", "generation_interval"]
     static let restartKeys = ["enabled", "backoff", "max_restarts", "window"]
     static let runtimeKeys = ["front", "logs", "daemon"]
@@ -87,7 +89,7 @@ public enum ConfigLoader {
         diagnostics += profileDiagnostics
 
         var config = HermesConfig(paths: paths, runtime: runtime, profiles: profiles)
-        diagnostics += crossCheck(config, runtime: runtimeReader, profiles: readers)
+        diagnostics += crossCheck(config, runtime: runtimeReader, profiles: readers) + capabilityCheck(config, profiles: readers)
         config.warnings = diagnostics.filter { $0.severity == .warning }
         return (config, diagnostics)
     }
@@ -449,6 +451,10 @@ public enum ConfigLoader {
                         reader.add(.error, v, path: k, "expected wait or burst, found '\(t)'")
                     }
                 }
+            case "mmproj": s.mmproj = reader.string(v, path: k)
+            case "vision": s.vision = reader.bool(v, path: k)
+            case "apis": s.apis = parseAPIs(v, path: k, reader: reader)
+            case "promote_bad_tool_calls": s.promoteBadToolCalls = reader.bool(v, path: k)
             case "health":
                 var h = HealthSettings()
                 for f in reader.mapping(v, path: k, allowed: healthKeys) ?? [] where !YAMLReader.isEmpty(f.value) {
@@ -509,6 +515,8 @@ public enum ConfigLoader {
             case "cooldown": s.cooldown = reader.duration(v, path: k)
             case "timeout": s.timeout = reader.duration(v, path: k)
             case "headers": s.headers = reader.stringMap(v, path: k)
+            case "apis": s.apis = parseAPIs(v, path: k, reader: reader)
+            case "vision": s.vision = reader.bool(v, path: k)
             default: break
             }
         }

@@ -102,6 +102,14 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
     public var pinned: Bool?
     /// What a request does while its on-demand model loads.
     public var whileLoading: WhileLoading?
+    /// Multimodal projector (`--mmproj PATH`): with it the server can see images.
+    public var mmproj: String?
+    /// Says the model can see without an `mmproj` (a model with its projector built in).
+    public var vision: Bool?
+    /// The APIs this server is asked to answer (default: all three llama-server speaks).
+    public var apis: [AgentAPI]?
+    /// Retry an answer with a bad tool call once on the burst profile (reason `bad_tool_call`).
+    public var promoteBadToolCalls: Bool?
 
     public init() {}
 
@@ -157,6 +165,10 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
         m.idleUnload = idleUnload ?? parent.idleUnload
         m.pinned = pinned ?? parent.pinned
         m.whileLoading = whileLoading ?? parent.whileLoading
+        m.mmproj = mmproj ?? parent.mmproj
+        m.vision = vision ?? parent.vision
+        m.apis = apis ?? parent.apis
+        m.promoteBadToolCalls = promoteBadToolCalls ?? parent.promoteBadToolCalls
         return m
     }
 }
@@ -271,6 +283,10 @@ public struct OpenAISettings: Sendable, Equatable, Codable {
     public var timeout: Double?
     /// Extra headers sent upstream (e.g. OpenRouter's `HTTP-Referer`).
     public var headers: [String: String]?
+    /// The APIs the provider offers under `base_url` (default `[chat]`; Anthropic's own API: `[messages]`).
+    public var apis: [AgentAPI]?
+    /// The remote model can see images.
+    public var vision: Bool?
 
     public init() {}
 
@@ -287,6 +303,8 @@ public struct OpenAISettings: Sendable, Equatable, Codable {
         m.cooldown = cooldown ?? parent.cooldown
         m.timeout = timeout ?? parent.timeout
         if let p = parent.headers { m.headers = p.merging(headers ?? [:]) { _, own in own } }
+        m.apis = apis ?? parent.apis
+        m.vision = vision ?? parent.vision
         return m
     }
 }

@@ -80,6 +80,7 @@ extension LlamaServerCommand {
             add(["-ctv", "--cache-type-v"], c)
         }
         if let a = s.alias { add(["-a", "--alias"], a) }
+        if let m = s.mmproj { add(["--mmproj", "-mm"], m) }
         if dialect.hasLoadMode {
             switch (s.mlock ?? false, s.mmap) {
             case (true, true?): add(["--load-mode", "-lm"], "mmap+mlock")

@@ -101,6 +101,8 @@ public enum RequestDecoder {
         case .chatCompletions: return try chatMember(key, &s, &r)
         case .completions: return try promptMember(key, field: "prompt", &s, &r)
         case .embeddings: return try promptMember(key, field: "input", &s, &r)
+        case .responses: return try responsesMember(key, &s, &r)
+        case .messages, .messagesCountTokens: return try messagesMember(key, &s, &r)
         }
     }
 
@@ -113,8 +115,12 @@ public enum RequestDecoder {
             }
         case .completions:
             guard r.sawRequired else { throw RequestError(code: "missing_prompt", message: "'prompt' is required", param: "prompt") }
-        case .embeddings:
+        case .embeddings, .responses:
             guard r.sawRequired else { throw RequestError(code: "missing_input", message: "'input' is required", param: "input") }
+        case .messages, .messagesCountTokens:
+            guard r.sawRequired else {
+                throw RequestError(code: "missing_messages", message: "'messages' is required and must be a list of messages", param: "messages")
+            }
         }
     }
 

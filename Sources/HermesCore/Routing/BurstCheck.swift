@@ -14,6 +14,12 @@ public enum BurstReason: String, Sendable, Codable, CaseIterable {
     case loading
     /// The on-demand model does not fit the memory it would use, even after evicting idle servers.
     case noMemory = "no_memory"
+    /// The request carries an image and the local model cannot see (no `mmproj`, no `vision: true`).
+    case vision
+    /// The profile does not speak the request's API (its `apis:`).
+    case api
+    /// The local answer called a tool the request did not offer, or with arguments that are not JSON.
+    case badToolCall = "bad_tool_call"
 }
 
 /// What the burst checks say about sending a request to a local profile now.

@@ -5,6 +5,9 @@ public enum RoutedEndpoint: String, Sendable, Codable, CaseIterable {
     case chatCompletions = "chat.completions"
     case completions = "completions"
     case embeddings = "embeddings"
+    case responses = "responses"
+    case messages = "messages"
+    case messagesCountTokens = "messages.count_tokens"
 
     /// The path under `/v1` (`/chat/completions`), appended to a remote's `base_url`.
     public var pathSuffix: String {
@@ -12,6 +15,9 @@ public enum RoutedEndpoint: String, Sendable, Codable, CaseIterable {
         case .chatCompletions: return "/chat/completions"
         case .completions: return "/completions"
         case .embeddings: return "/embeddings"
+        case .responses: return "/responses"
+        case .messages: return "/messages"
+        case .messagesCountTokens: return "/messages/count_tokens"
         }
     }
 }

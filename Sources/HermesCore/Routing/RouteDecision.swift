@@ -67,6 +67,9 @@ public struct RouteDecision: Sendable, Equatable {
     public var steps: [String]
     /// For `unavailable`: what a person should read in the 503 (the memory numbers for `no_memory`).
     public var detail: String?
+    /// Profiles on the way that cannot take the request (its API, its images), in the order met; the
+    /// receipt lists them as `NAME:skipped_api` / `NAME:skipped_vision`.
+    public var skipped: [SkippedProfile] = []
 
     /// The profile requests go to, when forwarding.
     public var target: String? {
@@ -85,6 +88,8 @@ public struct RouteDecision: Sendable, Equatable {
         case .needsSlot(let p, let w): lines.append("=> wait up to \(w)s for a free slot on \(p), then decide again")
         case .needsLoad(let p, let wait):
             lines.append("=> load \(p) on demand" + (wait ? " and wait until it is ready" : " (requests meanwhile go to its burst profile)") + ", then decide again")
+        case .unavailable(let p, let r) where r == .api || r == .vision:
+            lines.append("=> \(r == .api ? 404 : 400): neither \(p) nor a profile it bursts or falls back to can take it (\(r.rawValue))")
         case .unavailable(let p, let r): lines.append("=> 503: \(p) cannot take it (\(r.rawValue)) and has no burst profile" + (detail.map { ": \($0)" } ?? ""))
         }
         return lines.joined(separator: "\n")

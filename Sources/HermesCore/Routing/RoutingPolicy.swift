@@ -154,10 +154,44 @@ public struct RoutingPolicy: Sendable {
                 return decision
             }
             guard let settings = profile.llamaServer else {
+                if let why = mismatch(profile, ctx) {
+                    // Only a remote chosen by steps 1-3 gets here: a burst never lands on one that cannot take it.
+                    decision.skipped.append(SkippedProfile(profile: current, why: why))
+                    steps.append("\(current) cannot take it (\(why.rawValue)): its fallbacks")
+                    let rest = acceptingFallbacks(for: current, ctx, skipped: &decision.skipped)
+                    guard let next = rest.first else {
+                        let reason: BurstReason = why == .api ? .api : .vision
+                        decision.outcome = .unavailable(profile: current, reason: reason)
+                        decision.reason = reason.rawValue
+                        return decision
+                    }
+                    decision.outcome = .forward(profile: next)
+                    decision.fallbacks = Array(rest.dropFirst())
+                    return decision
+                }
                 decision.outcome = .forward(profile: current)
-                decision.fallbacks = fallbackOrder(for: current)
+                decision.fallbacks = acceptingFallbacks(for: current, ctx, skipped: &decision.skipped)
                 steps.append("\(current) is remote (kind openai)")
                 return decision
+            }
+            if let why = mismatch(profile, ctx) {
+                let reason: BurstReason = why == .api ? .api : .vision
+                let detail = why == .api ? "\(current) does not speak \(ctx.api.rawValue) (apis: \(profile.apis.map(\.rawValue).joined(separator: ", ")))"
+                    : "the request carries an image and \(current) cannot see (no mmproj or vision: true)"
+                guard let next = settings.burst.flatMap({ burstTarget($0, ctx, visited: visited, skipped: &decision.skipped) }),
+                    decision.hops.count < Self.maxHops
+                else {
+                    decision.outcome = .unavailable(profile: current, reason: reason)
+                    decision.reason = reason.rawValue
+                    steps.append(detail + " and no burst profile can take it")
+                    return decision
+                }
+                decision.hops.append(BurstHop(from: current, to: next, reason: reason, detail: detail))
+                decision.reason = reason.rawValue
+                steps.append(detail + ": burst to \(next) (\(reason.rawValue))")
+                visited.insert(next)
+                current = next
+                continue
             }
             var burst: (BurstReason, String)?
             if let load = Self.onDemandState(settings: settings, status: snapshot.statuses[current], answer: snapshot.loads[current]) {
@@ -218,7 +252,7 @@ public struct RoutingPolicy: Sendable {
             }
 
             guard let (reason, detail) = burst else { return decision }
-            guard let next = settings.burst, profiles[next] != nil, !visited.contains(next),
+            guard let next = settings.burst.flatMap({ burstTarget($0, ctx, visited: visited, skipped: &decision.skipped) }),
                 decision.hops.count < Self.maxHops
             else {
                 if [.localDown, .loading, .noMemory].contains(reason) {

@@ -1,0 +1,201 @@
+import Foundation
+
+/// Puts the name the client asked for into an answer's `model` field, by splicing the bytes of that one
+/// value; everything else goes out exactly as the upstream wrote it.
+///
+/// Where `model` sits: at the top of a chat completion, a chat chunk, a Responses object and an
+/// Anthropic message; inside `response` in Responses stream events (`response.created`, ...) and inside
+/// `message` in Anthropic's `message_start`. Only those places are touched: a tool's arguments object
+/// may well have its own `model` key.
+public enum ModelFieldSplice {
+    /// The byte ranges (quotes included) of the `model` string values to replace. Empty when the text is
+    /// not one JSON object or has none; a scan never reads out of bounds and never traps.
+    public static func spans(in b: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        struct Frame {
+            var isObject: Bool
+            var key: [UInt8]?  // the member whose value is being read (objects)
+            var wantKey: Bool
+            /// This object's `model` members count (top level, or `response` / `message` under it).
+            var counts: Bool
+        }
+        var stack: [Frame] = []
+        var out: [Range<Int>] = []
+        var i = 0
+        let n = b.count
+        let model = Array("model".utf8)
+
+        /// Reads a string starting at the quote at `i`; returns its content range and moves past it.
+        func readString(_ i: inout Int) -> Range<Int>? {
+            let start = i + 1
+            var j = start
+            while j < n {
+                let c = b[j]
+                if c == UInt8(ascii: "\\") { j += 2; continue }
+                if c == UInt8(ascii: "\"") {
+                    i = j + 1
+                    return start..<j
+                }
+                j += 1
+            }
+            return nil
+        }
+
+        while i < n {
+            let c = b[i]
+            switch c {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let isObject = c == UInt8(ascii: "{")
+                var counts = false
+                if isObject {
+                    if stack.isEmpty {
+                        counts = true
+                    } else if stack.count == 1, let k = stack[0].key, stack[0].isObject {
+                        counts = k.elementsEqual("response".utf8) || k.elementsEqual("message".utf8)
+                    }
+                } else if stack.isEmpty {
+                    return []
+                }
+                guard stack.count < 256 else { return [] }
+                stack.append(Frame(isObject: isObject, key: nil, wantKey: isObject, counts: counts))
+                i += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                guard !stack.isEmpty else { return [] }
+                stack.removeLast()
+                if stack.isEmpty { return out }
+                i += 1
+            case UInt8(ascii: ","):
+                guard !stack.isEmpty else { return [] }
+                if stack[stack.count - 1].isObject {
+                    stack[stack.count - 1].wantKey = true
+                    stack[stack.count - 1].key = nil
+                }
+                i += 1
+            case UInt8(ascii: ":"):
+                guard !stack.isEmpty else { return [] }
+                stack[stack.count - 1].wantKey = false
+                i += 1
+            case UInt8(ascii: "\""):
+                let quote = i
+                guard let content = readString(&i) else { return [] }
+                guard var top = stack.last else { return [] }
+                if top.isObject && top.wantKey {
+                    top.key = Array(b[content])
+                    stack[stack.count - 1] = top
+                } else if top.isObject, top.counts, let k = top.key, k == model {
+                    out.append(quote..<i)
+                }
+            default:
+                i += 1
+            }
+        }
+        return []
+    }
+
+    /// `bytes` with every counted `model` value replaced by `name` (a JSON string, escaped here).
+    public static func replacing(in bytes: [UInt8], with name: String) -> [UInt8] {
+        let found = bytes.withUnsafeBufferPointer { Self.spans(in: $0) }
+        guard !found.isEmpty else { return bytes }
+        let value = jsonString(name)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + value.count)
+        var last = 0
+        for s in found {
+            out.append(contentsOf: bytes[last..<s.lowerBound])
+            out.append(contentsOf: value)
+            last = s.upperBound
+        }
+        out.append(contentsOf: bytes[last...])
+        return out
+    }
+
+    /// A JSON string literal (quotes included) for `s`.
+    public static func jsonString(_ s: String) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        for u in s.utf8 {
+            switch u {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(u >> 4)], hex[Int(u & 15)]]
+            default: out.append(u)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+        return out
+    }
+}
+
+/// The same splice over a Server-Sent Events stream: events are cut at their blank line, each `data:`
+/// payload is spliced, and the bytes of an event not yet complete wait for the rest.
+public struct SSEModelSplice: Sendable {
+    let value: String
+    var pending: [UInt8] = []
+    /// An event larger than this is passed on unspliced rather than buffered without end.
+    public static let maxEventBytes = 8 << 20
+
+    public init(name: String) { self.value = name }
+
+    /// The bytes ready to send after `chunk` arrived.
+    public mutating func feed(_ chunk: some Collection<UInt8>) -> [UInt8] {
+        pending.append(contentsOf: chunk)
+        var out: [UInt8] = []
+        var start = 0
+        var i = 0
+        let p = pending
+        while i + 1 < p.count {
+            // An event ends at "\n\n" (or "\r\n\r\n", whose last two bytes are "\r\n" after a "\n").
+            if p[i] == 0x0A && (p[i + 1] == 0x0A || (p[i + 1] == 0x0D && i + 2 < p.count && p[i + 2] == 0x0A)) {
+                let end = p[i + 1] == 0x0A ? i + 2 : i + 3
+                out.append(contentsOf: Self.event(Array(p[start..<end]), name: value))
+                start = end
+                i = end
+                continue
+            }
+            i += 1
+        }
+        pending.removeFirst(start)
+        if pending.count > Self.maxEventBytes {
+            out.append(contentsOf: pending)
+            pending.removeAll()
+        }
+        return out
+    }
+
+    /// Whatever is left when the upstream ends (an event without its blank line), spliced.
+    public mutating func finish() -> [UInt8] {
+        defer { pending.removeAll() }
+        return pending.isEmpty ? [] : Self.event(pending, name: value)
+    }
+
+    /// One event: each `data:` line's payload spliced, other lines as they are.
+    static func event(_ e: [UInt8], name: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(e.count + 16)
+        var lineStart = 0
+        var i = 0
+        while i <= e.count {
+            if i == e.count || e[i] == 0x0A {
+                let line = e[lineStart..<i]
+                if line.starts(with: "data:".utf8) {
+                    var payloadStart = lineStart + 5
+                    if payloadStart < i, e[payloadStart] == 0x20 { payloadStart += 1 }
+                    var payloadEnd = i
+                    if payloadEnd > payloadStart, e[payloadEnd - 1] == 0x0D { payloadEnd -= 1 }
+                    out.append(contentsOf: e[lineStart..<payloadStart])
+                    out.append(contentsOf: ModelFieldSplice.replacing(in: Array(e[payloadStart..<payloadEnd]), with: name))
+                    out.append(contentsOf: e[payloadEnd..<i])
+                } else {
+                    out.append(contentsOf: line)
+                }
+                if i < e.count { out.append(0x0A) }
+                lineStart = i + 1
+            }
+            i += 1
+        }
+        return out
+    }
+}

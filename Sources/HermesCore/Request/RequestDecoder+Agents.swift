@@ -1,0 +1,119 @@
+/// The Responses (`/v1/responses`) and Anthropic Messages (`/v1/messages`, `/v1/messages/count_tokens`)
+/// body shapes: the same readers as chat, their own members.
+extension RequestDecoder {
+    /// `/v1/responses`: `input` (a string, or a list of items: messages with `content`, tool calls and
+    /// their outputs), `instructions` (the system text), `max_output_tokens` (the output limit).
+    static func responsesMember(_ key: String, _ s: inout JSONScanner, _ r: inout DecodedRequest) throws -> Bool {
+        switch key {
+        case "input":
+            var text: [UInt8] = []
+            text.reserveCapacity(r.bodyBytes)
+            switch s.peekKind() {
+            case .string:
+                try s.appendString(to: &text)
+            case .array:
+                try s.enterArray()
+                var first = true
+                var i = 0
+                while try s.nextElement(&first) {
+                    let param = "input[\(i)]"
+                    if !text.isEmpty { text.append(0x0A) }
+                    switch s.peekKind() {
+                    case .string:
+                        try s.appendString(to: &text)
+                    case .object:
+                        try readObject(param, &s) { k, s in
+                            switch k {
+                            case "content":
+                                try readContent("\(param).content", &s, into: &text, images: &r.hasImages)
+                            case "type":
+                                guard s.peekKind() == .string else { throw typeError("\(param).type", "a string") }
+                                if try s.string() == "input_image" { r.hasImages = true }
+                            case "output", "arguments":
+                                // A tool's output or a call's arguments: context the model reads.
+                                guard s.peekKind() == .string else { return false }
+                                try s.appendString(to: &text)
+                            default:
+                                return false
+                            }
+                            return true
+                        }
+                    default:
+                        throw RequestError(code: "invalid_input", message: "\(param) must be a string or an object", param: param)
+                    }
+                    i += 1
+                }
+            default:
+                throw typeError("input", "a string or a list of input items")
+            }
+            r.promptText = r.promptText.isEmpty ? String(decoding: text, as: UTF8.self)
+                : r.promptText + "\n" + String(decoding: text, as: UTF8.self)
+            r.sawRequired = true
+        case "instructions":
+            switch s.peekKind() {
+            case .string:
+                let t = try s.string()
+                r.promptText = r.promptText.isEmpty ? t : t + "\n" + r.promptText
+            case .null: _ = try s.literal()
+            default: throw typeError(key, "a string")
+            }
+        case "max_output_tokens":
+            try readTokenLimit(key, &s, &r)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// `/v1/messages` and `/v1/messages/count_tokens`: `messages`, a non-empty list of `{role, content}`
+    /// (content a string or a list of blocks), and `system` (a string or a list of text blocks).
+    static func messagesMember(_ key: String, _ s: inout JSONScanner, _ r: inout DecodedRequest) throws -> Bool {
+        switch key {
+        case "messages":
+            guard s.peekKind() == .array else {
+                throw RequestError(code: "missing_messages", message: "'messages' must be a list of messages", param: "messages")
+            }
+            var text: [UInt8] = []
+            text.reserveCapacity(r.bodyBytes)
+            var i = 0
+            try s.enterArray()
+            var first = true
+            while try s.nextElement(&first) {
+                let param = "messages[\(i)]"
+                guard s.peekKind() == .object else {
+                    throw RequestError(code: "invalid_messages", message: "\(param) must be an object", param: param)
+                }
+                var role = false
+                if !text.isEmpty { text.append(0x0A) }
+                try readObject(param, &s) { k, s in
+                    switch k {
+                    case "role":
+                        guard s.peekKind() == .string else { throw typeError("\(param).role", "a string") }
+                        try s.skipString()
+                        role = true
+                    case "content":
+                        try readContent("\(param).content", &s, into: &text, images: &r.hasImages)
+                    default:
+                        return false
+                    }
+                    return true
+                }
+                guard role else { throw RequestError(code: "invalid_messages", message: "\(param) needs a 'role'", param: "\(param).role") }
+                i += 1
+            }
+            guard i > 0 else { throw RequestError(code: "missing_messages", message: "'messages' must not be empty", param: "messages") }
+            let t = String(decoding: text, as: UTF8.self)
+            r.promptText = r.promptText.isEmpty ? t : r.promptText + "\n" + t
+            r.sawRequired = true
+        case "system":
+            var text: [UInt8] = []
+            var images = false
+            try readContent("system", &s, into: &text, images: &images)
+            let t = String(decoding: text, as: UTF8.self)
+            r.promptText = r.promptText.isEmpty ? t : t + "\n" + r.promptText
+        default:
+            return false
+        }
+        return true
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import HermesCore
+import NIOCore
+
+/// What the client gets of an upstream's answer: the bytes read ahead (to judge tool calls, or to put
+/// the asked-for name in `model`), then the rest of the upstream's, `model` spliced on the way.
+///
+/// @unchecked Sendable: the upstream iterator is used by one task at a time, first by the forward loop
+/// while it reads ahead, then by the response body writer once the answer is committed; never both.
+final class AnswerStream: @unchecked Sendable {
+    private var held: [ByteBuffer]
+    private var iterator: UpstreamBody.AsyncIterator?
+    private var sse: SSEModelSplice?
+    /// The length to announce, nil for chunked (a spliced stream changes length as it goes).
+    let contentLength: Int?
+
+    init(held: [ByteBuffer], iterator: UpstreamBody.AsyncIterator?, sse: SSEModelSplice?, contentLength: Int?) {
+        self.held = held
+        self.iterator = iterator
+        self.sse = sse
+        self.contentLength = contentLength
+    }
+
+    /// The next bytes for the client; nil at the end. Throws what the upstream's body throws.
+    func next() async throws -> ByteBuffer? {
+        while true {
+            if !held.isEmpty {
+                let chunk = held.removeFirst()
+                guard sse != nil else { return chunk }
+                let out = sse!.feed(chunk.readableBytesView)
+                if out.isEmpty { continue }
+                return ByteBuffer(bytes: out)
+            }
+            guard var it = iterator else { return nil }
+            let chunk = try await it.next()
+            iterator = it
+            guard let chunk else {
+                iterator = nil
+                if sse != nil {
+                    let rest = sse!.finish()
+                    if !rest.isEmpty { return ByteBuffer(bytes: rest) }
+                }
+                return nil
+            }
+            guard sse != nil else { return chunk }
+            let out = sse!.feed(chunk.readableBytesView)
+            if out.isEmpty { continue }
+            return ByteBuffer(bytes: out)
+        }
+    }
+}
+
+/// The forward loop's verdict on a delivered answer before anything reaches the client.
+enum AnswerVerdict {
+    /// Send it.
+    case deliver(AnswerStream)
+    /// A tool call in a local answer is bad and nothing has been sent: try the burst profile.
+    case promote(BadToolCall)
+}
+
+/// Reading ahead in an answer: how much, and what for.
+struct AnswerReading {
+    /// The name to put in `model` (the client's, else the profile's); nil leaves `model` alone.
+    var modelName: String?
+    /// The request's tools, when a bad tool call in this answer is to be promoted.
+    var judgeTools: Set<String>?
+    var api: AgentAPI
+    var isSSE: Bool
+
+    /// A whole (non-streamed) answer larger than this goes out as it is, unjudged and unspliced.
+    static let maxReadAhead = 32 << 20
+
+    /// Reads what the verdict needs and decides. A read that fails mid-way delivers what was read and
+    /// lets the body writer meet the failure (it reports a cut as for any answer).
+    ///
+    /// - Parameter first: the body's first chunk, when `attempt` already waited for it.
+    func read(_ response: UpstreamResponse, first: UpstreamBody.FirstChunk) async -> AnswerVerdict {
+        let length = response.headers.first(name: "content-length").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+        var start: [ByteBuffer] = []
+        var it: UpstreamBody.AsyncIterator? = response.body.makeAsyncIterator()
+        switch first {
+        case .chunk(let c): start = [c]
+        case .ended: it = nil
+        case .notWaited: break
+        }
+        // Errors and other statuses go out as they are: no model to name, no tool call to judge.
+        guard response.status == 200, modelName != nil || judgeTools != nil else {
+            return .deliver(AnswerStream(held: start, iterator: it, sse: nil, contentLength: isSSE ? nil : length))
+        }
+        if isSSE {
+            let splice = modelName.map(SSEModelSplice.init(name:))
+            guard let tools = judgeTools, api == .chat, response.status == 200 else {
+                return .deliver(AnswerStream(held: start, iterator: it, sse: splice, contentLength: nil))
+            }
+            var judge = ToolCallStreamJudge(tools: tools)
+            var events = SSEEventSplitter()
+            var held: [ByteBuffer] = []
+            var pending = start
+            while true {
+                let chunk: ByteBuffer?
+                if !pending.isEmpty {
+                    chunk = pending.removeFirst()
+                } else {
+                    do { chunk = try await it?.next() } catch {
+                        return .deliver(AnswerStream(held: held, iterator: it, sse: splice, contentLength: nil))
+                    }
+                }
+                guard let chunk else { return .deliver(AnswerStream(held: held, iterator: nil, sse: splice, contentLength: nil)) }
+                held.append(chunk)
+                for payload in events.feed(chunk.readableBytesView) {
+                    switch judge.feed(payload) {
+                    case .hold: continue
+                    case .judged(let bad?): return .promote(bad)
+                    case .release, .judged(nil):
+                        return .deliver(AnswerStream(held: held, iterator: it, sse: splice, contentLength: nil))
+                    }
+                }
+            }
+        }
+        // A whole JSON answer: read it all (bounded), judge, splice.
+        var chunks: [ByteBuffer] = start
+        var total = start.reduce(0) { $0 + $1.readableBytes }
+        while it != nil {
+            let chunk: ByteBuffer?
+            do { chunk = try await it?.next() } catch {
+                return .deliver(AnswerStream(held: chunks, iterator: it, sse: nil, contentLength: length))
+            }
+            guard let chunk else { break }
+            total += chunk.readableBytes
+            chunks.append(chunk)
+            if total > Self.maxReadAhead {
+                return .deliver(AnswerStream(held: chunks, iterator: it, sse: nil, contentLength: length))
+            }
+        }
+        var whole = ByteBuffer()
+        whole.reserveCapacity(total)
+        for var c in chunks { whole.writeBuffer(&c) }
+        let bytes = Array(whole.readableBytesView)
+        if let tools = judgeTools, response.status == 200,
+            let bad = ToolCallCheck.check(answer: Data(bytes), api: api, tools: tools)
+        {
+            return .promote(bad)
+        }
+        guard let name = modelName else {
+            return .deliver(AnswerStream(held: [whole], iterator: nil, sse: nil, contentLength: whole.readableBytes))
+        }
+        let spliced = ModelFieldSplice.replacing(in: bytes, with: name)
+        return .deliver(AnswerStream(held: [ByteBuffer(bytes: spliced)], iterator: nil, sse: nil, contentLength: spliced.count))
+    }
+}
