@@ -439,7 +439,8 @@ public enum ConfigLoader {
                     }
                 }
             case "idle_unload":
-                if let d = reader.duration(v, path: k) {
+                // Read past the usual one-day limit so the 7-day cap below names itself.
+                if let d = reader.duration(v, path: k, range: 0...(LlamaServerSettings.maxIdleUnload * 1000)) {
                     if d <= LlamaServerSettings.maxIdleUnload { s.idleUnload = d } else {
                         reader.add(.error, v, path: k, "at most 7 days (\(Int(LlamaServerSettings.maxIdleUnload))s); 0 means never")
                     }
