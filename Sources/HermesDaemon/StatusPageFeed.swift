@@ -85,7 +85,7 @@ final class StatusPageFeed: StatusPageSource {
         let size = (try? handle.seekToEnd()) ?? 0
         let window: UInt64 = 64 << 10
         try? handle.seek(toOffset: size > window ? size - window : 0)
-        let data = (try? handle.readToEnd()) ?? Data()
+        let data = (try? handle.read(upToCount: Int(window))) ?? Data()
         var all = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if size > window, !all.isEmpty { all.removeFirst() }  // a partial first line
         if all.last == "" { all.removeLast() }

@@ -20,6 +20,9 @@ public final class LogSink: @unchecked Sendable {
     /// daemon log line when writing starts failing and one when it works again. (The server's own output
     /// goes to the file without us, so only the server could see its writes fail.)
     public let failures = WriteFailureTally()
+    /// Our notes that could not be written (a full disk), newest last, so a failure message still shows
+    /// them in the tail. At most 50.
+    private var unwritten: [String] = []
 
     public init(file: URL, settings: LogSettings) throws {
         self.file = file
@@ -46,7 +49,11 @@ public final class LogSink: @unchecked Sendable {
             let written = fd < 0 ? -1 : line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             let error = written == line.count ? nil : errno
             if fd >= 0 { close(fd) }
-            if error != nil { Counter(label: "hermes_events_dropped_total", dimensions: [("log", "server")]).increment() }
+            if error != nil {
+                Counter(label: "hermes_events_dropped_total", dimensions: [("log", "server")]).increment()
+                unwritten.append("[hermes-runtime] \(text)")
+                if unwritten.count > 50 { unwritten.removeFirst(unwritten.count - 50) }
+            }
             report(failures.record(ok: error == nil), error: error)
         }
     }
@@ -63,15 +70,20 @@ public final class LogSink: @unchecked Sendable {
         }
     }
 
-    /// The last `n` lines of the file (read from its last 64 KiB).
+    /// The last `n` lines of the file (read from its last 64 KiB, and only from a regular file: a
+    /// device such as /dev/full or /dev/zero would never end), then any notes that could not be written.
     public func lastLines(_ n: Int) -> [String] {
-        guard let h = FileHandle(forReadingAtPath: file.path) else { return [] }
-        defer { try? h.close() }
-        let end = (try? h.seekToEnd()) ?? 0
-        try? h.seek(toOffset: end > 65536 ? end - 65536 : 0)
-        let data = (try? h.readToEnd()) ?? Data()
-        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        if end > 65536, !lines.isEmpty { lines.removeFirst() }  // most likely a partial line
+        var lines: [String] = []
+        var st = stat()
+        if stat(file.path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, let h = FileHandle(forReadingAtPath: file.path) {
+            defer { try? h.close() }
+            let end = (try? h.seekToEnd()) ?? 0
+            try? h.seek(toOffset: end > 65536 ? end - 65536 : 0)
+            let data = (try? h.read(upToCount: 65536)) ?? Data()
+            lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+            if end > 65536, !lines.isEmpty { lines.removeFirst() }  // most likely a partial line
+        }
+        lines += lock.withLock { unwritten }
         return Array(lines.suffix(max(0, n)))
     }
 }
