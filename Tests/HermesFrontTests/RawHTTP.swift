@@ -68,7 +68,7 @@ enum RawHTTP {
     }
 
     /// Sends one request and returns the answer's status and body (status 0: no answer).
-    static func exchange(port: Int, _ request: [UInt8], timeout: Double = 5) -> (status: Int, body: String) {
+    static func exchange(port: Int, _ request: [UInt8], timeout: Double = 20) -> (status: Int, body: String) {
         let fd = connect(port: port, timeout: timeout)
         guard fd >= 0 else { return (0, "") }
         defer { close(fd) }
