@@ -125,7 +125,9 @@ struct SimulatedGfx1151Tests {
     func staleLockForced() async throws {
         let r = try await simulate(["--stale-lock"], ["gpu", "--json", "--source", "rocm-smi", "--timeout", "1"])
         #expect(r.status == 1, "\(r)")
-        #expect(r.seconds < 4, "took \(r.seconds) s; the library's own stall is 5 s")
+        // The library's own stall is 5 s; setting up the namespace adds a second or more on a busy box, so
+        // anything under 5 s in all means our 1 s timeout acted.
+        #expect(r.seconds < 5, "took \(r.seconds) s; the library's own stall is 5 s")
         #expect(r.stderr.contains("rocm_smi did not answer within 1 s (inside rsmi_init)"), "\(r)")
         #expect(r.stderr.contains("/dev/shm/rocm_smi_card"))
         #expect(!r.stderr.contains("pthread_mutex_timedlock"), "library noise reached the user: \(r.stderr)")
@@ -135,7 +137,7 @@ struct SimulatedGfx1151Tests {
     func staleLockAuto() async throws {
         let r = try await simulate(["--stale-lock", "--process", "4242:8G"], ["gpu", "--json", "--timeout", "1"])
         #expect(r.status == 0, "\(r)")
-        #expect(r.seconds < 4)
+        #expect(r.seconds < 5)
         let json = try Self.json(r.stdout)
         #expect(json["source"] as? String == "sysfs")
         #expect((json["devices"] as? [Any])?.count == 1)
