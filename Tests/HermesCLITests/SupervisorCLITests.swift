@@ -235,11 +235,12 @@ final class ResultBox: @unchecked Sendable {
         let logFile = cli.stateDirectory.appendingPathComponent("logs/demo.log")
         let log = { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-        // A pause shorter than the probe interval: at most one probe can fail.
+        // A pause as long as the probe interval: a probe that starts in its first 700 ms fails (timeout
+        // 300 ms), the next one starts at least a second later and succeeds, so at most one fails.
         var sawOne = false
         for _ in 0..<10 where !sawOne {
             kill(pid, SIGSTOP)
-            try await Task.sleep(for: .milliseconds(450))
+            try await Task.sleep(for: .milliseconds(1000))
             kill(pid, SIGCONT)
             try await Task.sleep(for: .milliseconds(1200))
             sawOne = log().contains("probe failed (1 in a row, 3 make it unhealthy)")
