@@ -43,6 +43,14 @@ public struct DecodedRequest: Sendable, Equatable {
         promptScalars = scalars
     }
 
+    /// Adds text after (`system` last) or before (`system`, `instructions` first) what is already there,
+    /// one newline between, keeping `promptScalars` in step with `promptText`.
+    mutating func addPrompt(_ utf8: [UInt8], before: Bool = false) {
+        guard !promptText.isEmpty else { return setPrompt(utf8) }
+        let old = Array(promptText.utf8)
+        setPrompt(before ? utf8 + [0x0A] + old : old + [0x0A] + utf8)
+    }
+
     /// The largest output-token limit sent (what the upstream may generate up to), nil when none.
     /// The largest, not the first: llama-server and OpenAI do not agree on which alias wins.
     public var maxTokens: Int? { tokenLimits.compactMap(\.value).max() }

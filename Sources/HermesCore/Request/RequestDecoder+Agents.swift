@@ -46,14 +46,12 @@ extension RequestDecoder {
             default:
                 throw typeError("input", "a string or a list of input items")
             }
-            r.promptText = r.promptText.isEmpty ? String(decoding: text, as: UTF8.self)
-                : r.promptText + "\n" + String(decoding: text, as: UTF8.self)
+            r.addPrompt(text)
             r.sawRequired = true
         case "instructions":
             switch s.peekKind() {
             case .string:
-                let t = try s.string()
-                r.promptText = r.promptText.isEmpty ? t : t + "\n" + r.promptText
+                r.addPrompt(Array(try s.string().utf8), before: true)
             case .null: _ = try s.literal()
             default: throw typeError(key, "a string")
             }
@@ -70,47 +68,14 @@ extension RequestDecoder {
     static func messagesMember(_ key: String, _ s: inout JSONScanner, _ r: inout DecodedRequest) throws -> Bool {
         switch key {
         case "messages":
-            guard s.peekKind() == .array else {
-                throw RequestError(code: "missing_messages", message: "'messages' must be a list of messages", param: "messages")
-            }
-            var text: [UInt8] = []
-            text.reserveCapacity(r.bodyBytes)
-            var i = 0
-            try s.enterArray()
-            var first = true
-            while try s.nextElement(&first) {
-                let param = "messages[\(i)]"
-                guard s.peekKind() == .object else {
-                    throw RequestError(code: "invalid_messages", message: "\(param) must be an object", param: param)
-                }
-                var role = false
-                if !text.isEmpty { text.append(0x0A) }
-                try readObject(param, &s) { k, s in
-                    switch k {
-                    case "role":
-                        guard s.peekKind() == .string else { throw typeError("\(param).role", "a string") }
-                        try s.skipString()
-                        role = true
-                    case "content":
-                        try readContent("\(param).content", &s, into: &text, images: &r.hasImages)
-                    default:
-                        return false
-                    }
-                    return true
-                }
-                guard role else { throw RequestError(code: "invalid_messages", message: "\(param) needs a 'role'", param: "\(param).role") }
-                i += 1
-            }
-            guard i > 0 else { throw RequestError(code: "missing_messages", message: "'messages' must not be empty", param: "messages") }
-            let t = String(decoding: text, as: UTF8.self)
-            r.promptText = r.promptText.isEmpty ? t : r.promptText + "\n" + t
+            let text = try readMessages(&s, &r)
+            r.addPrompt(text)
             r.sawRequired = true
         case "system":
             var text: [UInt8] = []
             var images = false
             try readContent("system", &s, into: &text, images: &images)
-            let t = String(decoding: text, as: UTF8.self)
-            r.promptText = r.promptText.isEmpty ? t : t + "\n" + r.promptText
+            r.addPrompt(text, before: true)
         default:
             return false
         }

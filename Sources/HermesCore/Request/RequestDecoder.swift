@@ -129,6 +129,15 @@ public enum RequestDecoder {
     /// `/v1/chat/completions`: `messages`, a non-empty list of `{role, content}`.
     static func chatMember(_ key: String, _ s: inout JSONScanner, _ r: inout DecodedRequest) throws -> Bool {
         guard key == "messages" else { return false }
+        let text = try readMessages(&s, &r)
+        r.setPrompt(text)
+        r.sawRequired = true
+        return true
+    }
+
+    /// A non-empty list of `{role, content}` (chat and Anthropic Messages): the contents' text, a newline
+    /// between messages; images noted in `r.hasImages`.
+    static func readMessages(_ s: inout JSONScanner, _ r: inout DecodedRequest) throws -> [UInt8] {
         guard s.peekKind() == .array else {
             throw RequestError(code: "missing_messages", message: "'messages' must be a list of messages", param: "messages")
         }
@@ -161,9 +170,7 @@ public enum RequestDecoder {
             i += 1
         }
         guard i > 0 else { throw RequestError(code: "missing_messages", message: "'messages' must not be empty", param: "messages") }
-        r.setPrompt(text)
-        r.sawRequired = true
-        return true
+        return text
     }
 
     /// `/v1/completions` (`prompt`) and `/v1/embeddings` (`input`): a string or a list of strings
