@@ -141,23 +141,10 @@ public struct SSEModelSplice: Sendable {
 
     /// The bytes ready to send after `chunk` arrived.
     public mutating func feed(_ chunk: some Collection<UInt8>) -> [UInt8] {
-        pending.append(contentsOf: chunk)
         var out: [UInt8] = []
-        var start = 0
-        var i = 0
-        let p = pending
-        while i + 1 < p.count {
-            // An event ends at "\n\n" (or "\r\n\r\n", whose last two bytes are "\r\n" after a "\n").
-            if p[i] == 0x0A && (p[i + 1] == 0x0A || (p[i + 1] == 0x0D && i + 2 < p.count && p[i + 2] == 0x0A)) {
-                let end = p[i + 1] == 0x0A ? i + 2 : i + 3
-                out.append(contentsOf: Self.event(Array(p[start..<end]), name: value))
-                start = end
-                i = end
-                continue
-            }
-            i += 1
+        for e in SSEEventSplitter.takeEvents(appending: chunk, to: &pending) {
+            out.append(contentsOf: Self.event(Array(e), name: value))
         }
-        pending.removeFirst(start)
         if pending.count > Self.maxEventBytes {
             out.append(contentsOf: pending)
             pending.removeAll()

@@ -10,15 +10,22 @@ public struct SSEEventSplitter: Sendable {
 
     /// The payloads of the events completed by `chunk`.
     public mutating func feed(_ chunk: some Collection<UInt8>) -> [Data] {
+        Self.takeEvents(appending: chunk, to: &pending).compactMap(Self.payload)
+    }
+
+    /// Appends `chunk` to `pending` and takes out every event it completes (each with its blank line;
+    /// "\n\n", or "\r\n\r\n" whose last two bytes are "\r\n" after a "\n"). The framing every SSE reader
+    /// here shares: what is left in `pending` waits for the rest of its event.
+    static func takeEvents(appending chunk: some Collection<UInt8>, to pending: inout [UInt8]) -> [ArraySlice<UInt8>] {
         pending.append(contentsOf: chunk)
-        var out: [Data] = []
+        var out: [ArraySlice<UInt8>] = []
         var start = 0
         var i = 0
         let p = pending
         while i + 1 < p.count {
             if p[i] == 0x0A && (p[i + 1] == 0x0A || (p[i + 1] == 0x0D && i + 2 < p.count && p[i + 2] == 0x0A)) {
                 let end = p[i + 1] == 0x0A ? i + 2 : i + 3
-                if let payload = Self.payload(p[start..<end]) { out.append(payload) }
+                out.append(p[start..<end])
                 start = end
                 i = end
                 continue
