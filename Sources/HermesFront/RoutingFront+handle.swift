@@ -55,15 +55,39 @@ extension RoutingFront {
             $0.promptSHA256 = PromptDigest.hex(ctx.promptText)
         }
 
-        // Decide, finding out what the decision asks for (an exact count, a free slot) in between.
         var snapshot = RuntimeSnapshot()
         for name in state.localProfiles {
             if let s = await runtime.status(ofProfile: name) { snapshot.statuses[name] = s }
         }
+        let routed = Routed(ctx: ctx, decoded: decoded, raw: buffer, state: state, record: record,
+                            clientHeaders: request.headers, baseHeaders: baseHeaders)
+        return await decideAndForward(routed, snapshot: snapshot, frontWork: .zero, keepAliveWhileLoading: true)
+    }
+
+    /// One decoded request on its way through the decision.
+    struct Routed: Sendable {
+        let ctx: RouteContext
+        let decoded: DecodedRequest
+        let raw: ByteBuffer
+        let state: LoadedConfig
+        let record: RequestRecord
+        let clientHeaders: HTTPFields
+        let baseHeaders: HTTPFields
+    }
+
+    /// Decide, finding out what the decision asks for (an exact count, a free slot, a load) in between,
+    /// then answer. `keepAliveWhileLoading`: a streaming request that waits for a load is answered at once
+    /// with an SSE stream that carries keep-alive comments until the load ends (see `streamWhileLoading`).
+    func decideAndForward(_ routed: Routed, snapshot start: RuntimeSnapshot, frontWork startWork: Duration,
+                          keepAliveWhileLoading: Bool) async -> Response
+    {
+        let ctx = routed.ctx, state = routed.state, record = routed.record, baseHeaders = routed.baseHeaders
+        let decoded = routed.decoded, buffer = routed.raw
+        var snapshot = start
         snapshot.inFlight = inFlight.snapshot()
         var decision: RouteDecision
         var ticket: SlotTicket?
-        var frontWork: Duration = .zero
+        var frontWork = startWork
         var round = 0
         while true {
             round += 1
@@ -109,6 +133,9 @@ extension RoutingFront {
                     snapshot.inFlight[profile] = inFlight.count(profile)
                 }
                 continue
+            case .needsLoad(let profile, let wait) where wait && ctx.stream && keepAliveWhileLoading:
+                ticket?.release()
+                return streamWhileLoading(routed, snapshot: snapshot, profile: profile, frontWork: frontWork)
             case .needsLoad(let profile, let wait):
                 // An on-demand model: the runtime loads it once however many requests ask.
                 let answer = await runtime.ensureLoaded(profile: profile, wait: wait)
@@ -167,7 +194,7 @@ extension RoutingFront {
             return finishEarly(record, openAIError(status: 503, message: why, type: "server_error", code: reason.rawValue, headers: h))
         case .forward(let profile):
             let job = Job(ctx: ctx, decoded: decoded, raw: buffer, decision: decision, first: profile, state: state, record: record,
-                          frontWork: frontWork, clientHeaders: request.headers, baseHeaders: baseHeaders)
+                          frontWork: frontWork, clientHeaders: routed.clientHeaders, baseHeaders: baseHeaders)
             return await forward(job, ticket: ticket)
         case .needsExactCount, .needsSlot, .needsLoad:
             return finishEarly(record, openAIError(status: 500, message: "routing did not settle", code: "routing_failed", headers: baseHeaders))

@@ -252,6 +252,24 @@ import Testing
         #expect(try await d.phase("a") == "ready", "both fit: nothing was evicted")
     }
 
+    @Test func aStreamingRequestWaitingForALoadGetsKeepAliveCommentsThenTheStream() async throws {
+        let need = try Self.need()
+        let d = try await Daemon(profiles: ["a": try Self.profile(port: TestEnvironment.freePort())], gtt: need * 3, defaultProfile: "a")
+        defer { d.stop() }
+        #expect(try await d.phase("a") != "ready", "a is cold before the request")
+        let r = await Self.http("POST", d.front + "/v1/chat/completions", body: Self.chat("a", maxTokens: 8, stream: true))
+        #expect(r.status == 200, "\(r.body)")
+        #expect(r.headers["content-type"]?.hasPrefix("text/event-stream") == true)
+        let lines = r.body.split(separator: "\n", omittingEmptySubsequences: true)
+        let firstComment = lines.firstIndex { $0 == ": loading" }
+        let firstData = lines.firstIndex { $0.hasPrefix("data:") }
+        #expect(firstComment != nil, "a keep-alive comment while the model loads: \(r.body.prefix(300))")
+        #expect(firstData != nil && firstComment! < firstData!, "the comment comes before the first event")
+        #expect(r.body.contains("chat.completion.chunk"), "the real stream follows: \(r.body.suffix(300))")
+        #expect(lines.last == "data: [DONE]")
+        #expect(try await d.phase("a") == "ready")
+    }
+
     @Test func eightConcurrentFirstRequestsLoadOnceAndAnIdleServerIsUnloaded() async throws {
         let need = try Self.need()
         let d = try await Daemon(profiles: ["a": try Self.profile(port: TestEnvironment.freePort(), extra: "idle_unload: 2s")],
