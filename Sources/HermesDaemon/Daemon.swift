@@ -92,7 +92,8 @@ public enum Daemon {
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
-        // Past the drain limit what still streams is cancelled; stopping the servers is not (it runs
+        // Past the drain limit what still streams is cancelled (and ends with a `shutting_down` SSE
+        // error event, see RoutingFront.commit); stopping the servers is not (it runs
         // in a task of its own) and has its own SIGKILL deadline.
         groupConfig.maximumGracefulShutdownDuration = .seconds(drain)
         groupConfig.maximumCancellationDuration = .seconds(30)

@@ -37,7 +37,8 @@ extension RoutingFront {
                 do {
                     chunk = try await answer.next()
                 } catch {
-                    cut = classify(error)
+                    // Cancelled: the daemon's drain limit ran out with this stream still going.
+                    cut = error is CancellationError || Task.isCancelled ? "shutting_down" : classify(error)
                     break
                 }
                 guard let chunk else { break }
@@ -61,19 +62,35 @@ extension RoutingFront {
                 if isSSE {
                     // The blank lines end any half-written event so the error event parses on its own.
                     let message = "the upstream (\(profile)) cut the stream (\(cut)) after \(bytes) bytes; not retried after the first byte"
+                    let shuttingDown = cut == "shutting_down"
+                    let text = shuttingDown ? "the daemon is shutting down" : message
+                    let code = shuttingDown ? "shutting_down" : "stream_cut"
                     var out: ByteBuffer
                     if shape == .anthropic {
                         // Anthropic's clients read an `error` event and stop; they know no `[DONE]`.
                         out = ByteBuffer(string: "\n\nevent: error\ndata: ")
-                        out.writeImmutableBuffer(anthropicErrorBody(status: 502, message: message, code: "stream_cut"))
+                        out.writeImmutableBuffer(anthropicErrorBody(status: shuttingDown ? 503 : 502, message: text, code: code))
                         out.writeString("\n\n")
                     } else {
                         out = ByteBuffer(string: "\n\ndata: ")
-                        out.writeImmutableBuffer(openAIErrorBody(message: message, type: "upstream_error", code: "stream_cut"))
+                        out.writeImmutableBuffer(openAIErrorBody(
+                            message: text, type: shuttingDown ? "server_error" : "upstream_error", code: code))
                         out.writeString("\n\ndata: [DONE]\n\n")
                     }
-                    try? await writer.write(out)
-                    try? await writer.finish(nil)
+                    if shuttingDown {
+                        // This task is cancelled, and NIO refuses writes from a cancelled task: a task of
+                        // its own sends the last event.
+                        let box = WriterBox(writer: writer)
+                        let last = out
+                        await Task {
+                            var w = box.writer
+                            try? await w.write(last)
+                            try? await w.finish(nil)
+                        }.value
+                    } else {
+                        try? await writer.write(out)
+                        try? await writer.finish(nil)
+                    }
                     front.writeEvent(record)
                     return
                 }
@@ -87,4 +104,9 @@ extension RoutingFront {
         }
         return Response(status: .init(code: response.status), headers: headers, body: responseBody)
     }
+}
+
+/// A body writer handed to a task of its own (Hummingbird's writer is Sendable; the existential is not).
+struct WriterBox: @unchecked Sendable {
+    let writer: any ResponseBodyWriter
 }

@@ -285,6 +285,8 @@ final class Exchange: Sendable {
         var failure: UpstreamError?
         var waiter: CheckedContinuation<ByteBuffer?, any Error>?
         var paused = false
+        /// The reading task was cancelled (the daemon's drain limit ran out): `next` throws.
+        var cancelled = false
     }
 
     /// Pause reading from the upstream above this many buffered bytes; resume below a quarter of it.
@@ -367,16 +369,27 @@ final class Exchange: Sendable {
         case .fail(let f): throw f
         case .wait: break
         }
-        return try await withCheckedThrowingContinuation { continuation in
-            let (now, resume) = body.withLock { b -> (Result<ByteBuffer?, any Error>?, Bool) in
-                if let (c, resume) = Self.take(&b) { return (.success(c), resume) }
-                if let f = b.failure { return (.failure(f), false) }
-                if b.finished { return (.success(nil), false) }
-                b.waiter = continuation
-                return (nil, false)
+        // Cancellation ends the wait (a stream with no next token must not hold the shutdown).
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let (now, resume) = body.withLock { b -> (Result<ByteBuffer?, any Error>?, Bool) in
+                    if let (c, resume) = Self.take(&b) { return (.success(c), resume) }
+                    if let f = b.failure { return (.failure(f), false) }
+                    if b.finished { return (.success(nil), false) }
+                    if b.cancelled { return (.failure(CancellationError()), false) }
+                    b.waiter = continuation
+                    return (nil, false)
+                }
+                if resume { resumeReads.withLock { $0 }?() }
+                if let now { continuation.resume(with: now) }
             }
-            if resume { resumeReads.withLock { $0 }?() }
-            if let now { continuation.resume(with: now) }
+        } onCancel: {
+            let waiter = body.withLock { b -> CheckedContinuation<ByteBuffer?, any Error>? in
+                b.cancelled = true
+                defer { b.waiter = nil }
+                return b.waiter
+            }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 

@@ -306,6 +306,37 @@ import Testing
         #expect(!s.daemonRunning)
     }
 
+    @Test func aStreamStillGoingAtTheDrainLimitEndsWithAShuttingDownErrorEvent() async throws {
+        let port = TestEnvironment.freePort(), frontPort = TestEnvironment.freePort()
+        let root = try TestEnvironment.configRoot(
+            profiles: ["demo": try TestEnvironment.demoProfile(port: port, context: 2048)],
+            runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\ndaemon:\n  drain_timeout: 1\n")
+        let cli = try CLIRunner(configRoot: root)
+        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        #expect(try await cli.run(["start", "demo"]).status == 0)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("drain-\(UUID().uuidString).sse")
+        defer { try? FileManager.default.removeItem(at: out) }
+        // Far more tokens than the test model makes in the 1 s drain limit.
+        let body = #"{"messages":[{"role":"user","content":"Count to one thousand."}],"max_tokens":1900,"stream":true,"ignore_eos":true}"#
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        client.arguments = ["-sN", "-m", "120", "-H", "Content-Type: application/json", "-d", body, "-o", out.path,
+                            "http://127.0.0.1:\(frontPort)/v1/chat/completions"]
+        try client.run()
+        let streaming = await TestEnvironment.eventually(timeout: 30) {
+            ((try? String(contentsOf: out, encoding: .utf8)) ?? "").contains("chat.completion.chunk")
+        }
+        #expect(streaming, "the stream is flowing through the front")
+        let r = try await cli.run(["daemon", "stop"], timeout: 60)
+        #expect(r.status == 0, "\(r.output)")
+        client.waitUntilExit()
+        let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+        #expect(!text.contains("\"finish_reason\":\"length\""), "the stream was still going at the drain limit")
+        #expect(text.contains(#"data: {"error":{"message":"the daemon is shutting down","type":"server_error","param":null,"code":"shutting_down"}}"#),
+                "\(text.suffix(400))")
+        #expect(text.hasSuffix("data: [DONE]\n\n"), "\(text.suffix(200))")
+    }
+
     @Test func daemonStopSaysWhatStillRunsWhenItRunsOutOfTime() async throws {
         let port = TestEnvironment.freePort(), frontPort = TestEnvironment.freePort()
         let root = try TestEnvironment.configRoot(
