@@ -48,8 +48,19 @@ build() {
   # -fsanitize=fuzzer-no-link instruments the C code too (libyaml inside Yams), so coverage guides
   # the fuzzer through the YAML scanner as well as through our Swift.
   local out="$logs/build-$1.log" rc=0
-  HERMES_FUZZ=1 swift build -c release --scratch-path "$scratch" --product "fuzz-$1" \
-    -Xswiftc "-sanitize=$sanitizers" -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link >"$out" 2>&1 || rc=$?
+  compile() {
+    HERMES_FUZZ=1 swift build -c release --scratch-path "$scratch" --product "fuzz-$1" \
+      -Xswiftc "-sanitize=$sanitizers" -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link >"$out" 2>&1
+  }
+  compile "$1" || rc=$?
+  # A build folder copied or moved from another path keeps precompiled modules that name the old path
+  # ("was compiled with module cache path ..."): start that build over once, from an empty folder.
+  if [ "$rc" -ne 0 ] && grep -qE "compiled with module cache path|missing required module" "$out"; then
+    log "the fuzz build folder $scratch holds modules built elsewhere; building it again from scratch"
+    find "$scratch" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
+    rc=0
+    compile "$1" || rc=$?
+  fi
   # A failed build must not leave an older binary to be fuzzed in its place.
   if [ "$rc" -ne 0 ]; then
     grep -E "error" "$out" | sort -u | head -20 >&2
