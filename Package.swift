@@ -163,6 +163,7 @@ let package = Package(
             dependencies: [
                 "HermesFront", "HermesTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -81,7 +81,6 @@ struct AnswerReading {
         switch first {
         case .chunk(let c): start = [c]
         case .ended: it = nil
-        case .notWaited: break
         }
         // Errors and other statuses go out as they are: no model to name, no tool call to judge.
         guard response.status == 200, modelName != nil || judgeTools != nil else {

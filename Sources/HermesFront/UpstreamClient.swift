@@ -412,19 +412,28 @@ package struct UpstreamBody: AsyncSequence, Sendable {
         deinit { exchange.abandoned() }
     }
 
+    /// One AsyncHTTPClient body read by one iterator, kept here so that the first chunk (read before the
+    /// status line goes out) and the rest come from the same iterator. Read by one task at a time: the
+    /// attempt reads the first chunk, then the response writer the rest.
+    final class ClientReader: @unchecked Sendable {
+        var iterator: HTTPClientResponse.Body.AsyncIterator
+        init(_ body: HTTPClientResponse.Body) { iterator = body.makeAsyncIterator() }
+        func next() async throws -> ByteBuffer? { try await iterator.next() }
+    }
+
     enum Source: Sendable {
         case exchange(Owner)
-        case client(HTTPClientResponse.Body)
+        case client(ClientReader)
     }
 
     let source: Source
 
     init(_ exchange: Exchange) { source = .exchange(Owner(exchange)) }
-    init(_ body: HTTPClientResponse.Body) { source = .client(body) }
+    init(_ body: HTTPClientResponse.Body) { source = .client(ClientReader(body)) }
 
     package struct AsyncIterator: AsyncIteratorProtocol {
         var owner: Owner?
-        var client: HTTPClientResponse.Body.AsyncIterator?
+        var client: ClientReader?
 
         package mutating func next() async throws -> ByteBuffer? {
             if let owner { return try await owner.exchange.next() }
@@ -435,28 +444,26 @@ package struct UpstreamBody: AsyncSequence, Sendable {
     package func makeAsyncIterator() -> AsyncIterator {
         switch source {
         case .exchange(let owner): AsyncIterator(owner: owner)
-        case .client(let body): AsyncIterator(client: body.makeAsyncIterator())
+        case .client(let reader): AsyncIterator(client: reader)
         }
     }
 
     /// Waits for the body's first chunk, so the front commits an answer's status line to the client
     /// only once the upstream has really begun to answer: a server that dies after its head but before
-    /// its first token is then a failed attempt to retry elsewhere, not a cut answer. Own-client bodies
-    /// only (every local server); an AsyncHTTPClient body is passed on as it is (`.notWaited`).
+    /// its first token is then a failed attempt to retry elsewhere, not a cut answer. Both clients
+    /// (this front's own for http://, AsyncHTTPClient for https:// remotes).
     package func firstChunk() async throws -> FirstChunk {
+        let chunk: ByteBuffer?
         switch source {
-        case .exchange(let owner):
-            if let chunk = try await owner.exchange.next() { return .chunk(chunk) }
-            return .ended
-        case .client:
-            return .notWaited
+        case .exchange(let owner): chunk = try await owner.exchange.next()
+        case .client(let reader): chunk = try await reader.next()
         }
+        return chunk.map { .chunk($0) } ?? .ended
     }
 
     package enum FirstChunk: Sendable {
         case chunk(ByteBuffer)
         case ended
-        case notWaited
     }
 
     /// The whole body, up to `limit` bytes (error answers are small).
