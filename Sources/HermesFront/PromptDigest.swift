@@ -7,8 +7,13 @@ import Crypto
 public enum PromptDigest {
     /// The lowercase hex SHA-256 of `text`'s UTF-8.
     public static func hex(_ text: String) -> String {
-        var text = text
-        let digest = text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        hex(utf8: Array(text.utf8))
+    }
+
+    /// The lowercase hex SHA-256 of `utf8` (the decoder's `promptUTF8`: the same bytes as
+    /// `promptText.utf8`, so the same digest, without building the `String`).
+    public static func hex(utf8: [UInt8]) -> String {
+        let digest = utf8.withUnsafeBytes { SHA256.hash(data: $0) }
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(64)

@@ -106,7 +106,9 @@ extension RoutingFront {
 
     /// Asks the local server for the exact prompt tokens: `/v1/chat/completions/input_tokens` for a chat
     /// body (template and tools included), else `/tokenize` on the prompt text. Nil when it cannot.
-    func countTokens(profile: String, status: LocalRuntimeStatus?, ctx: RouteContext, body: ByteBuffer) async -> Int? {
+    func countTokens(profile: String, status: LocalRuntimeStatus?, ctx: RouteContext, prompt: [UInt8],
+                     body: ByteBuffer) async -> Int?
+    {
         guard let base = status?.baseURL else { return nil }
         func post(_ path: String, _ payload: ByteBuffer) async -> [UInt8]? {
             guard let resp = try? await send(url: base + path, headers: ["content-type": "application/json"], body: payload,
@@ -121,7 +123,7 @@ extension RoutingFront {
             return n
         }
         var payload = ByteBuffer(string: #"{"content":"#)
-        payload.writeBytes(BodySplice.jsonString(ctx.promptText))
+        payload.writeBytes(BodySplice.jsonString(utf8: prompt))
         payload.writeString("}")
         if let j = await post("/tokenize", payload), let n = UpstreamJSON.count("tokens", in: j) {
             return n

@@ -47,12 +47,13 @@ extension RoutingFront {
         {
             if let v = request.headers[HTTPField.Name(name)!] { headerMap[name] = v }
         }
-        let ctx = RouteContext(request: decoded, headers: headerMap)
+        // The prompt's `String` only when a route matches on it; the digest is taken from the bytes.
+        let ctx = RouteContext(request: decoded, headers: headerMap, promptText: state.policy.readsPromptText)
         record.update {
             $0.stream = ctx.stream
             $0.promptTokensEstimate = ctx.estimatedPromptTokens
             $0.promptChars = decoded.promptScalars
-            $0.promptSHA256 = PromptDigest.hex(ctx.promptText)
+            $0.promptSHA256 = PromptDigest.hex(utf8: decoded.promptUTF8)
         }
 
         var snapshot = RuntimeSnapshot()
@@ -108,7 +109,8 @@ extension RoutingFront {
             switch decision.outcome {
             case .needsExactCount(let profile):
                 let t0 = ContinuousClock.now
-                let exact = await countTokens(profile: profile, status: snapshot.statuses[profile], ctx: ctx, body: buffer)
+                let exact = await countTokens(profile: profile, status: snapshot.statuses[profile], ctx: ctx,
+                                              prompt: decoded.promptUTF8, body: buffer)
                 frontWork += ContinuousClock.now - t0
                 // A server that cannot count has the estimate taken as its count: deciding must end.
                 snapshot.exactPromptTokens[profile] = exact ?? ctx.estimatedPromptTokens

@@ -59,10 +59,15 @@ public enum BodySplice {
 
     /// A JSON string literal for `s`, quotes included.
     public static func jsonString(_ s: String) -> [UInt8] {
+        jsonString(utf8: s.utf8)
+    }
+
+    /// `jsonString` of UTF-8 bytes.
+    public static func jsonString(utf8: some Collection<UInt8>) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "\"")]
-        out.reserveCapacity(s.utf8.count + 2)
+        out.reserveCapacity(utf8.count + 2)
         let hex = Array("0123456789abcdef".utf8)
-        for b in s.utf8 {
+        for b in utf8 {
             switch b {
             case UInt8(ascii: "\""): out += [0x5C, 0x22]
             case UInt8(ascii: "\\"): out += [0x5C, 0x5C]

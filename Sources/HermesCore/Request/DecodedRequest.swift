@@ -8,10 +8,14 @@ public struct DecodedRequest: Sendable, Equatable {
     public var hasTools = false
     /// Any image part (`image_url`, `input_image`, Anthropic `image`) in the conversation.
     public var hasImages = false
-    /// Message contents joined by newlines (chat), the prompt (completions) or the input (embeddings).
-    /// For matching and hashing; never logged.
-    public var promptText = ""
-    /// Unicode scalars in `promptText` (the event's `prompt_chars`), counted on its UTF-8 bytes:
+    /// Message contents joined by newlines (chat), the prompt (completions) or the input (embeddings),
+    /// as UTF-8 (validated by the scanner). For matching and hashing; never logged. Kept as bytes: the
+    /// front hashes these and builds `promptText` only when a route matches on the prompt (building the
+    /// `String` was a sixth of the front's CPU on a 600 KB body, docs/benchmarks.md).
+    public var promptUTF8: [UInt8] = []
+    /// `promptUTF8` as a `String` (built on each call).
+    public var promptText: String { String(decoding: promptUTF8, as: UTF8.self) }
+    /// Unicode scalars in the prompt (the event's `prompt_chars`), counted on its UTF-8 bytes:
     /// `promptText.unicodeScalars.count` was a quarter of the front's CPU on a 600 KB body.
     public var promptScalars = 0
     /// `stream: true`.
@@ -37,17 +41,17 @@ public struct DecodedRequest: Sendable, Equatable {
 
     /// Sets the prompt from its (validated) UTF-8 bytes.
     public mutating func setPrompt(_ utf8: [UInt8]) {
-        promptText = String(decoding: utf8, as: UTF8.self)
+        promptUTF8 = utf8
         var scalars = 0
         for b in utf8 where b & 0xC0 != 0x80 { scalars &+= 1 }
         promptScalars = scalars
     }
 
     /// Adds text after (`system` last) or before (`system`, `instructions` first) what is already there,
-    /// one newline between, keeping `promptScalars` in step with `promptText`.
+    /// one newline between, keeping `promptScalars` in step with `promptUTF8`.
     mutating func addPrompt(_ utf8: [UInt8], before: Bool = false) {
-        guard !promptText.isEmpty else { return setPrompt(utf8) }
-        let old = Array(promptText.utf8)
+        guard !promptUTF8.isEmpty else { return setPrompt(utf8) }
+        let old = promptUTF8
         setPrompt(before ? utf8 + [0x0A] + old : old + [0x0A] + utf8)
     }
 

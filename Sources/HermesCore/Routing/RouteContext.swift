@@ -103,8 +103,9 @@ public struct RouteContext: Sendable, Equatable {
     }
 
     /// Builds the context from lowercased header names (only the `x-hermes-*` ones are read; they
-    /// take precedence over `metadata`) and the decoded body.
-    public init(request r: DecodedRequest, headers: [String: String]) {
+    /// take precedence over `metadata`) and the decoded body. `promptText: false` leaves `promptText`
+    /// empty (the front passes `RoutingPolicy.readsPromptText`: no route reads it, so it is not built).
+    public init(request r: DecodedRequest, headers: [String: String], promptText withText: Bool = true) {
         func header(_ name: String) -> String? {
             guard let v = headers[name]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
             return v
@@ -118,7 +119,7 @@ public struct RouteContext: Sendable, Equatable {
             goal: header(Header.goal) ?? r.metadata.goal,
             model: r.model,
             hasTools: r.hasTools,
-            promptText: r.promptText,
+            promptText: withText ? r.promptText : "",
             maxTokens: r.maxTokens,
             stream: r.stream,
             // From the raw body, so tool schemas, tool calls and message framing count too.

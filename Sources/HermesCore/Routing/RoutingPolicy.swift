@@ -23,6 +23,9 @@ public struct RoutingPolicy: Sendable {
     public let aliases: [String: String]
     public let defaultProfile: String?
     public let routes: [CompiledRoute]
+    /// Some route matches on the prompt text (`prompt_matches`): only then does the front build the
+    /// prompt's `String` for `RouteContext.promptText` (see `RouteContext.init(request:headers:promptText:)`).
+    public let readsPromptText: Bool
 
     /// Most burst/fallback chains are one or two long; this only stops a misconfigured loop.
     static let maxHops = 8
@@ -40,12 +43,14 @@ public struct RoutingPolicy: Sendable {
         func regexes(_ list: [String]?) -> [NSRegularExpression]? {
             list.map { $0.compactMap { try? NSRegularExpression(pattern: $0, options: [.caseInsensitive]) } }
         }
-        self.routes = front.routes.enumerated().map { i, r in
+        let routes = front.routes.enumerated().map { i, r in
             CompiledRoute(route: r, index: i, label: r.name ?? "#\(i + 1)", platform: lower(r.match.platform),
                           sourceKind: lower(r.match.sourceKind), toolsetsAny: lower(r.match.toolsetsAny),
                           models: r.match.model.map(Set.init), goal: regexes(r.match.goalMatches),
                           prompt: regexes(r.match.promptMatches))
         }
+        self.routes = routes
+        self.readsPromptText = routes.contains { $0.prompt != nil }
     }
 
     /// A profile's name from a profile name or an alias.
