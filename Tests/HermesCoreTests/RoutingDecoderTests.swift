@@ -218,4 +218,16 @@ struct SplitMix: RandomNumberGenerator {
         #expect(r?.promptText == String(repeating: "x", count: 37) + "\"" + String(repeating: "y", count: 9) + "é" + String(repeating: "z", count: 16))
         #expect(r?.promptScalars == 37 + 1 + 9 + 1 + 16)
     }
+
+    /// The eight-at-a-time scalar count agrees with Swift's own count on any valid UTF-8 of any length
+    /// and alignment (one- to four-byte scalars mixed).
+    @Test func scalarCountMatchesUnicodeScalarsOnRandomText() {
+        var g = SplitMix(state: 0x5CA1_AB1E)
+        let pieces = ["a", "Z", "\n", "é", "ß", "€", "中", "😀", "\u{10FFFF}", " "]
+        for _ in 0..<500 {
+            let length = Int.random(in: 0..<70, using: &g)
+            let text = (0..<length).map { _ in pieces.randomElement(using: &g)! }.joined()
+            #expect(DecodedRequest.scalarCount(Array(text.utf8)) == text.unicodeScalars.count, "\(Array(text.utf8))")
+        }
+    }
 }

@@ -154,6 +154,21 @@ enum RoutingFixture {
         #expect(p == "review-cheap")
     }
 
+    /// The front builds the prompt's String only for a policy with a `prompt_matches` route; a context
+    /// built from the decoded request then routes on it as one built with the text always did.
+    @Test func promptTextIsBuiltOnlyWhenARouteReadsIt() throws {
+        #expect(policy.readsPromptText)
+        var f = RoutingFixture.front
+        f.routes = f.routes.filter { $0.match.promptMatches == nil }
+        #expect(!RoutingPolicy(profiles: RoutingFixture.profiles, front: f).readsPromptText)
+        let body = Array(#"{"messages":[{"role":"user","content":"plan the architecture change"}]}"#.utf8)
+        let decoded = try RequestDecoder.decode(.chatCompletions, body: body)
+        let with = RouteContext(request: decoded, headers: [:], promptText: policy.readsPromptText)
+        #expect(with.promptText == "plan the architecture change")
+        #expect(try policy.select(with).profile == "coding-burst")
+        #expect(RouteContext(request: decoded, headers: [:], promptText: false).promptText.isEmpty)
+    }
+
     @Test func noDefaultIsAServerError() {
         var f = RoutingFixture.front
         f.defaultProfile = nil

@@ -12,6 +12,11 @@
 # next to what they were chosen over. Prints Markdown tables.
 #
 #   scripts/bench/front.sh            # DURATION=10s by default; needs wrk and nginx (nginx-light)
+#   DURATION=5s SMALL="1 8" AGENT="1 8" FLOORS=0 DECISIONS=0 scripts/bench/front.sh   # a shorter run:
+#     SMALL / AGENT: the concurrencies of the small and agent-sized rows ("" skips them; defaults
+#     "1 8 64" and "1 8"); FLOORS=0 leaves out the Hummingbird floors, DECISIONS=0 the pure-parts table.
+#   BENCH_BIN=/path/to/hermes-bench scripts/bench/front.sh   # that build instead of building one (A/B
+#     of two commits: copy each one's .build-release/release/hermes-bench aside, run both in a row)
 #
 # Everything runs on loopback ports 18081-18083 with its own temporary nginx config; the system nginx
 # is never touched. Stops everything it started on exit.
@@ -20,6 +25,10 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DURATION=${DURATION:-10s}
 SCRATCH=${SCRATCH:-.build-release}
+SMALL=${SMALL-1 8 64}
+AGENT=${AGENT-1 8}
+FLOORS=${FLOORS:-1}
+DECISIONS=${DECISIONS:-1}
 UP=18081 PROXY=18082 FRONT=18083 HB_STATIC=18084 HB_CLIENT=18085 HB_AHC=18086
 WORK=$(mktemp -d /tmp/hermes-bench-front.XXXXXX)
 PIDS=()
@@ -35,8 +44,12 @@ trap cleanup EXIT
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 command -v nginx >/dev/null || { echo "nginx is missing: apt-get install nginx-light" >&2; exit 1; }
 
-swift build -c release --scratch-path "$SCRATCH" --product hermes-bench >&2
-BENCH=$("$ROOT/$SCRATCH/release/hermes-bench" --help >/dev/null 2>&1 && echo "$ROOT/$SCRATCH/release/hermes-bench")
+if [ -n "${BENCH_BIN:-}" ]; then
+  BENCH=$BENCH_BIN
+else
+  swift build -c release --scratch-path "$SCRATCH" --product hermes-bench >&2
+  BENCH=$("$ROOT/$SCRATCH/release/hermes-bench" --help >/dev/null 2>&1 && echo "$ROOT/$SCRATCH/release/hermes-bench")
+fi
 
 # A realistic non-streamed answer, as llama-server sends it (usage and timings included).
 BODY='{"choices":[{"finish_reason":"stop","index":0,"message":{"role":"assistant","content":"Renamed `count` to `total` in Sources/App/main.swift; the tests pass."}}],"created":1764000000,"model":"gemma-3-270m","system_fingerprint":"b11434","object":"chat.completion","usage":{"completion_tokens":17,"prompt_tokens":42,"total_tokens":59},"id":"chatcmpl-3xYkq0bench","timings":{"prompt_n":42,"prompt_ms":110.3,"prompt_per_second":380.7,"predicted_n":17,"predicted_ms":212.5,"predicted_per_second":80.0}}'
@@ -68,13 +81,17 @@ nginx_conf proxy $PROXY "upstream up { server 127.0.0.1:$UP; keepalive 128; }
 FRONT_PID=$!
 PIDS+=("$FRONT_PID")
 declare -A FLOOR_PID
-for floor in static client forward; do
+FLOOR_NAMES="static client forward" FLOOR_TARGETS="hb-static hb+client hb+ahc"
+[ "$FLOORS" = 1 ] || FLOOR_NAMES="" FLOOR_TARGETS=""
+for floor in $FLOOR_NAMES; do
   case $floor in static) p=$HB_STATIC ;; client) p=$HB_CLIENT ;; forward) p=$HB_AHC ;; esac
   "$BENCH" front --serve "http://127.0.0.1:$UP" --floor $floor --port $p > "$WORK/floor-$floor.log" 2>&1 &
   FLOOR_PID[$floor]=$!
   PIDS+=("$!")
 done
-for port in $FRONT $HB_STATIC $HB_CLIENT $HB_AHC; do
+FLOOR_PORTS="$HB_STATIC $HB_CLIENT $HB_AHC"
+[ "$FLOORS" = 1 ] || FLOOR_PORTS=""
+for port in $FRONT $FLOOR_PORTS; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 done
 
@@ -121,7 +138,7 @@ NGINX_RSS_START=$(rss_kb "$(proxy_pid proxy)")
 declare -A P50 TOTAL
 
 # Warm up connections and code paths.
-for port in $UP $PROXY $FRONT $HB_STATIC $HB_CLIENT $HB_AHC; do wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null; done
+for port in $UP $PROXY $FRONT $FLOOR_PORTS; do wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null; done
 FRONT_RSS_WARM=$(rss_kb "$FRONT_PID")
 FRONT_ANON_WARM=$(anon_kb "$FRONT_PID")
 
@@ -152,10 +169,11 @@ run() { # label script concurrency targets...
     echo "| $label | $target | $c | $rps | $p50 | $p99 | $added | $cpu | $errs |"
   done
 }
-for c in 1 8 64; do run small "$WORK/post.lua" $c direct proxy front hb-static hb+client hb+ahc; done
+for c in $SMALL; do run small "$WORK/post.lua" $c direct proxy front $FLOOR_TARGETS; done
 for kb in 150 600; do
+  [ -n "$AGENT" ] || break
   for target in $UP $PROXY $FRONT; do wrk -t1 -c2 -d1s -s "$WORK/agent-$kb.lua" "http://127.0.0.1:$target/v1/chat/completions" >/dev/null; done
-  for c in 1 8; do run "agent $kb KB" "$WORK/agent-$kb.lua" $c direct proxy front; done
+  for c in $AGENT; do run "agent $kb KB" "$WORK/agent-$kb.lua" $c direct proxy front; done
 done
 FRONT_RSS_END=$(rss_kb "$FRONT_PID")
 FRONT_ANON_END=$(anon_kb "$FRONT_PID")
@@ -166,8 +184,9 @@ echo "|---|---|---|---|---|"
 echo "| front | $(mib "$FRONT_RSS_START") MiB | $(mib "$FRONT_RSS_WARM") MiB | $(mib "$FRONT_RSS_END") MiB | ${TOTAL[front]} |"
 echo "| front, anonymous only (heap, stacks) | $(mib "$FRONT_ANON_START") MiB | $(mib "$FRONT_ANON_WARM") MiB | $(mib "$FRONT_ANON_END") MiB | ${TOTAL[front]} |"
 echo "| nginx proxy worker | $(mib "$NGINX_RSS_START") MiB | - | $(mib "$NGINX_RSS_END") MiB | ${TOTAL[proxy]} |"
-for floor in static client forward; do
+for floor in $FLOOR_NAMES; do
   echo "| floor $floor | - | - | $(mib "$(rss_kb "${FLOOR_PID[$floor]}")") MiB | - |"
 done
+[ "$DECISIONS" = 1 ] || exit 0
 echo
 "$BENCH" front --decisions --config "$ROOT" --body "$WORK/agent-150.json" --body "$WORK/agent-600.json"

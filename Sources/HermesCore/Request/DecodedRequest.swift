@@ -42,9 +42,27 @@ public struct DecodedRequest: Sendable, Equatable {
     /// Sets the prompt from its (validated) UTF-8 bytes.
     public mutating func setPrompt(_ utf8: [UInt8]) {
         promptUTF8 = utf8
-        var scalars = 0
-        for b in utf8 where b & 0xC0 != 0x80 { scalars &+= 1 }
-        promptScalars = scalars
+        promptScalars = Self.scalarCount(utf8)
+    }
+
+    /// Unicode scalars in valid UTF-8: the bytes that are not continuation bytes (`10xxxxxx`), eight
+    /// at a time (the byte loop was a tenth of the front's CPU on a 600 KB body).
+    static func scalarCount(_ utf8: [UInt8]) -> Int {
+        utf8.withUnsafeBytes { raw in
+            let n = raw.count
+            var continuation = 0, i = 0
+            while n &- i >= 8 {
+                let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                // Bit 7 of each byte: set in the byte and bit 6 (shifted up into bit 7) clear.
+                continuation &+= (w & ~(w << 1) & 0x8080_8080_8080_8080).nonzeroBitCount
+                i &+= 8
+            }
+            while i < n {
+                if raw[i] & 0xC0 == 0x80 { continuation &+= 1 }
+                i &+= 1
+            }
+            return n &- continuation
+        }
     }
 
     /// Adds text after (`system` last) or before (`system`, `instructions` first) what is already there,
