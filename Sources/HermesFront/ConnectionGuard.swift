@@ -195,7 +195,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         head.headerFields[.contentLength] = String(body.readableBytes)
         head.headerFields[.connection] = "close"
         head.headerFields[HTTPField.Name("X-Hermes-Route")!] = "none"
-        head.headerFields[HTTPField.Name("X-Request-Id")!] = UUID().uuidString.lowercased()
+        head.headerFields[HTTPField.Name("X-Request-Id")!] = RequestID.random()
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         let channel = context.channel

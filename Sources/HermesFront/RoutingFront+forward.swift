@@ -37,7 +37,7 @@ extension RoutingFront {
         {
             return given
         }
-        return UUID().uuidString.lowercased()
+        return RequestID.random()
     }
 
     // MARK: forwarding
