@@ -55,10 +55,13 @@ extension FrontBench {
             try row("decode: JSONSerialization (before)") { _ = try JSONSerialization.jsonObject(with: data) }
             var last: RouteDecision?
             try row("decide (context built)") { last = try policy.decide(ctx, snapshot: snapshot, explain: false) }
+            // As the front builds it: the prompt's String only when a route matches on it.
             try row("decode + context + decide", "\(last?.target ?? "-") (\(last?.reason ?? "-"))") {
-                let c = RouteContext(request: try RequestDecoder.decode(.chatCompletions, body: bytes), headers: headers)
+                let c = RouteContext(request: try RequestDecoder.decode(.chatCompletions, body: bytes), headers: headers,
+                                     promptText: policy.readsPromptText)
                 last = try policy.decide(c, snapshot: snapshot, explain: false)
             }
+            row("prompt String (built only for prompt_matches routes)") { _ = decoded.promptText }
             let edits = BodySplice.edits(for: decoded, model: "gpt-4.1-mini", clampTokens: 1024)
             row("edit model + max_tokens: BodySplice") { _ = BodySplice.apply(edits, to: bytes) }
             let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
