@@ -220,14 +220,18 @@ struct SplitMix: RandomNumberGenerator {
     }
 
     /// The eight-at-a-time scalar count agrees with Swift's own count on any valid UTF-8 of any length
-    /// and alignment (one- to four-byte scalars mixed).
+    /// and alignment (one- to four-byte scalars mixed), all-ASCII and all-continuation runs included.
     @Test func scalarCountMatchesUnicodeScalarsOnRandomText() {
         var g = SplitMix(state: 0x5CA1_AB1E)
         let pieces = ["a", "Z", "\n", "é", "ß", "€", "中", "😀", "\u{10FFFF}", " "]
-        for _ in 0..<500 {
-            let length = Int.random(in: 0..<70, using: &g)
+        // Long ones too: the counters are summed every 255 words (2,040 bytes).
+        for round in 0..<520 {
+            let length = round < 500 ? Int.random(in: 0..<70, using: &g) : Int.random(in: 500..<6000, using: &g)
             let text = (0..<length).map { _ in pieces.randomElement(using: &g)! }.joined()
             #expect(DecodedRequest.scalarCount(Array(text.utf8)) == text.unicodeScalars.count, "\(Array(text.utf8))")
+        }
+        for text in [String(repeating: "a", count: 5000), String(repeating: "😀", count: 3000), String(repeating: "中", count: 2041)] {
+            #expect(DecodedRequest.scalarCount(Array(text.utf8)) == text.unicodeScalars.count)
         }
     }
 }
