@@ -105,11 +105,10 @@ import Testing
 
 /// A test-only OpenAI upstream whose every chat answer is one call to the tool named in `tool`, streamed
 /// (as llama-server streams tool calls: the name, then the arguments in pieces) or not.
-final class ToolCallUpstream: Sendable {
+final class ToolCallUpstream: StartableUpstream {
     let tool = Mutex("get_weather")
-    let task = Mutex<Task<Void, any Error>?>(nil)
-    let portValue = Mutex(0)
-    var base: String { "http://127.0.0.1:\(portValue.withLock { $0 })" }
+    let app = RunningTestApp()
+    var base: String { "http://127.0.0.1:\(app.port)" }
 
     static func chunk(_ delta: String, finish: String? = nil) -> String {
         "data: " + #"{"id":"c","object":"chat.completion.chunk","created":1,"model":"fake-gguf","choices":[{"index":0,"delta":\#(delta),"finish_reason":\#(finish.map { "\"\($0)\"" } ?? "null")}]}"# + "\n\n"
@@ -139,34 +138,12 @@ final class ToolCallUpstream: Sendable {
             let json = #"{"id":"x","object":"chat.completion","created":1,"model":"fake-gguf","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"\#(name)","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":5,"completion_tokens":5,"total_tokens":10}}"#
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
         }
-        let (ports, cont) = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in cont.yield(channel.localAddress?.port ?? 0) },
-                              logger: FaultUpstream.quiet)
-        let t = Task { try await app.runService(gracefulShutdownSignals: []) }
-        task.withLock { $0 = t }
-        for await p in ports {
-            portValue.withLock { $0 = p }
-            break
-        }
+        await app.run(router, logger: FaultUpstream.quiet)
     }
 
-    func stop() async {
-        let t = task.withLock { $0 }
-        t?.cancel()
-        _ = try? await t?.value
-    }
+    func stop() async { await app.stop() }
 }
 
 func withToolCallUpstream<T: Sendable>(_ body: @Sendable (ToolCallUpstream) async throws -> T) async throws -> T {
-    let upstream = ToolCallUpstream()
-    try await upstream.start()
-    do {
-        let v = try await body(upstream)
-        await upstream.stop()
-        return v
-    } catch {
-        await upstream.stop()
-        throw error
-    }
+    try await withStarted(ToolCallUpstream(), body)
 }
