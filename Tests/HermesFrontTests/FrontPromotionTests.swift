@@ -75,6 +75,18 @@ import Testing
                     #expect(!good.body.contains("fake-gguf"))
                 }
             }
+            // A stream that holds more than the judge's limit before its calls are complete is let
+            // through unjudged rather than held without end.
+            try await withFront(config, runtime: runtime, options: LiveFixture.options) { f in
+                fake.tool.withLock { $0 = "delete_everything" }
+                fake.leadingComments.withLock { $0 = ToolCallStreamJudge.maxHeldBytes + 100_000 }
+                defer { fake.leadingComments.withLock { $0 = 0 } }
+                let a = try await send(f.base + "/v1/chat/completions",
+                                       json: chatBody("Weather in Paris?", maxTokens: 8, stream: true, model: "local", extra: Self.tools))
+                #expect(a.status == 200)
+                #expect(a.header("X-Hermes-Route") == "demo-local")
+                #expect(a.body.contains("delete_everything") && a.body.hasSuffix("data: [DONE]\n\n"))
+            }
             // Off unless the profile turns it on.
             let off = try AgentAPIFixture.config(local: local, cloud: cloud, promote: false)
             try await withFront(off, runtime: runtime, options: LiveFixture.options) { f in
@@ -107,6 +119,8 @@ import Testing
 /// (as llama-server streams tool calls: the name, then the arguments in pieces) or not.
 final class ToolCallUpstream: StartableUpstream {
     let tool = Mutex("get_weather")
+    /// Bytes of `: ping` comments sent before the first event of a streamed answer.
+    let leadingComments = Mutex(0)
     let app = RunningTestApp()
     var base: String { "http://127.0.0.1:\(app.port)" }
 
@@ -130,7 +144,14 @@ final class ToolCallUpstream: StartableUpstream {
                     Self.chunk("{}", finish: "tool_calls"),
                     "data: [DONE]\n\n",
                 ]
+                let comments = self.leadingComments.withLock { $0 }
                 return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+                    let ping = String(repeating: ": ping\n\n", count: 1024)
+                    var sent = 0
+                    while sent < comments {
+                        try await writer.write(ByteBuffer(string: ping))
+                        sent += ping.utf8.count
+                    }
                     for e in events { try await writer.write(ByteBuffer(string: e)) }
                     try await writer.finish(nil)
                 })
