@@ -188,6 +188,7 @@ if Context.environment["HERMES_FUZZ"] == "1" {
         ("sysfs", ["HermesGPU"]),
         ("request", ["HermesCore"]),
         ("upstream", ["HermesCore"]),
+        ("answer", ["HermesCore"]),
     ]
     package.targets.append(.target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"))
     for t in fuzzTargets {

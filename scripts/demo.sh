@@ -45,4 +45,8 @@ curl -s -D - "$front/chat/completions" -H 'Content-Type: application/json' -d "$
 echo
 echo "Front: $front   (point any OpenAI client at it; model names: demo-local, demo-burst, local, cloud)"
 echo "Status page: ${front%/v1}/   Metrics: ${front%/v1}/metrics"
-echo "Status: $bin status    Logs: $bin logs demo-local -f    Stop: scripts/demo.sh stop"
+# The demo's config and state are this clone (HERMES_RUNTIME_HOME): another shell needs it said.
+cli="HERMES_RUNTIME_HOME=$PWD $bin"
+echo "Status: $cli status"
+echo "Logs:   $cli logs demo-local -f"
+echo "Stop:   scripts/demo.sh stop"

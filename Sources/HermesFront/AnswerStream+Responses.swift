@@ -94,6 +94,7 @@ struct AnswerReading {
             var judge = ToolCallStreamJudge(tools: tools)
             var events = SSEEventSplitter()
             var held: [ByteBuffer] = []
+            var heldBytes = 0
             var pending = start
             while true {
                 let chunk: ByteBuffer?
@@ -106,6 +107,11 @@ struct AnswerReading {
                 }
                 guard let chunk else { return .deliver(AnswerStream(held: held, iterator: nil, sse: splice, contentLength: nil)) }
                 held.append(chunk)
+                heldBytes += chunk.readableBytes
+                // Bytes that complete no event (a runaway event, comments only) are not held without end.
+                if heldBytes > ToolCallStreamJudge.maxHeldBytes {
+                    return .deliver(AnswerStream(held: held, iterator: it, sse: splice, contentLength: nil))
+                }
                 for payload in events.feed(chunk.readableBytesView) {
                     switch judge.feed(payload) {
                     case .hold: continue

@@ -333,6 +333,7 @@ public actor ServerSupervisor {
             if clock.now >= nextHealth {
                 nextHealth = clock.now + (health.interval ?? 5)
                 let failure = await probeHealth()
+                if failure == nil { await refreshSlots() }
                 if let reason = record(failure) { return await kill(c, wedged: reason) }
             }
             if genEvery > 0, clock.now >= nextGeneration {
@@ -377,72 +378,12 @@ public actor ServerSupervisor {
         }
     }
 
-    private nonisolated var baseURL: String { "http://\(command.host):\(command.port)" }
-
-    private func probeHealth() async -> String? {
-        let timeout = health.timeout ?? 3
-        guard let r = await get("\(baseURL)\(health.path ?? "/health")", timeout: timeout) else {
-            return "health check got no answer within \(timeout) s"
-        }
-        guard r.status == 200 else { return "health answered \(r.status)" }
-        await refreshSlots()
-        return nil
-    }
-
-    private func probeGeneration() async -> String? {
-        let body = #"{"messages":[{"role":"user","content":"ping"}],"max_tokens":1,"temperature":0}"#
-        let timeout = max(health.timeout ?? 3, 30)
-        guard let r = await post("\(baseURL)/v1/chat/completions", body: body, timeout: timeout) else {
-            return "a one-token generation got no answer within \(Int(timeout)) s"
-        }
-        return r.status == 200 ? nil : "a one-token generation answered \(r.status)"
-    }
-
-    /// Live slot facts: `/slots` gives each slot's `n_ctx` and `is_processing`; `/props` the totals.
+    /// Live slot facts (see `readSlots`); `/props` says nothing of busy slots, so those stay as they were.
     private func refreshSlots() async {
-        if let r = await get("\(baseURL)/slots", timeout: 2), r.status == 200,
-            let slots = (try? JSONSerialization.jsonObject(with: r.body)) as? [[String: Any]], !slots.isEmpty
-        {
-            slotsTotal = slots.count
-            contextPerSlot = slots.compactMap { $0["n_ctx"] as? Int }.min()
-            slotsBusy = slots.filter { ($0["is_processing"] as? Bool) == true }.count
-            return
-        }
-        if let r = await get("\(baseURL)/props", timeout: 2), r.status == 200,
-            let props = (try? JSONSerialization.jsonObject(with: r.body)) as? [String: Any]
-        {
-            slotsTotal = props["total_slots"] as? Int
-            contextPerSlot = (props["default_generation_settings"] as? [String: Any])?["n_ctx"] as? Int
-        }
-    }
-
-    // MARK: HTTP
-
-    struct Answer {
-        var status: Int
-        var body: Data
-    }
-
-    private nonisolated func get(_ url: String, timeout: Double) async -> Answer? {
-        await send(HTTPClientRequest(url: url), timeout: timeout)
-    }
-
-    private nonisolated func post(_ url: String, body: String, timeout: Double) async -> Answer? {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: body))
-        return await send(request, timeout: timeout)
-    }
-
-    private nonisolated func send(_ request: HTTPClientRequest, timeout: Double) async -> Answer? {
-        do {
-            let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
-            let body = try await response.body.collect(upTo: 4 << 20)
-            return Answer(status: Int(response.status.code), body: Data(body.readableBytesView))
-        } catch {
-            return nil
-        }
+        guard let facts = await readSlots() else { return }
+        slotsTotal = facts.total
+        contextPerSlot = facts.contextPerSlot
+        if let busy = facts.busy { slotsBusy = busy }
     }
 }
 

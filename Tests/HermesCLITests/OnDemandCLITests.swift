@@ -195,6 +195,15 @@ import Testing
         #expect(c.status == 503, "\(c.body)")
         #expect(c.body.contains("no_memory"), "\(c.body)")
         #expect(c.body.contains("of GTT") && c.body.contains("kept: a"), "the 503 carries the numbers: \(c.body)")
+
+        // Streamed, the same refusal comes after the keep-alive comment as one SSE error event, then [DONE].
+        let cs = await Self.http("POST", d.front + "/v1/chat/completions", body: Self.chat("c", stream: true))
+        #expect(cs.status == 200 && cs.headers["content-type"]?.hasPrefix("text/event-stream") == true, "\(cs.body)")
+        let lines = cs.body.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        #expect(lines.first == ": loading", "\(cs.body.prefix(200))")
+        let error = lines.first { $0.hasPrefix("data: {") } ?? ""
+        #expect(error.contains(#""error":{"#) && error.contains("no_memory") && error.contains("of GTT"), "\(cs.body)")
+        #expect(lines.last == "data: [DONE]", "\(cs.body.suffix(200))")
         #expect(try await d.phase("a") == "ready")
         #expect(d.events().contains(#""event":"refused","profile":"c","reason":"no_memory""#))
     }

@@ -1,5 +1,6 @@
 import Foundation
 import HermesTestSupport
+import Testing
 
 /// A CLI runner with a home directory of its own (no models, units or keys of the machine leak in) and
 /// no `*_API_KEY` variables unless a test sets them.
@@ -38,4 +39,39 @@ final class PortHolder {
         self.port = port
     }
     func close() { _ = Glibc.close(fd) }
+}
+
+/// What `status --json` says, as far as the CLI tests read it (one decoder for every suite).
+struct CLIStatus: Decodable {
+    struct Server: Decodable {
+        var profile: String
+        var phase: String
+        var pid: Int32?
+        var keeperPid: Int32?
+        var adopted: Bool?
+        var restarts: Int
+        var readyAt: String?
+        var slotsTotal: Int?
+        var contextPerSlot: Int?
+        var lastError: String?
+    }
+    struct Daemon: Decodable {
+        var pid: Int32
+        var guardPid: Int32?
+        var stopping: Bool?
+    }
+    var daemon: Daemon?
+    var daemonRunning: Bool
+    var servers: [Server]
+
+    static func read(_ cli: CLIRunner) async throws -> CLIStatus {
+        let r = try await cli.run(["status", "--json"])
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return try d.decode(CLIStatus.self, from: Data(r.stdout.utf8))
+    }
+
+    static func server(_ cli: CLIRunner, _ name: String) async throws -> Server {
+        try await #require(try read(cli).servers.first { $0.profile == name })
+    }
 }

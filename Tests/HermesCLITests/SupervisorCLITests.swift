@@ -7,32 +7,9 @@ import Testing
 
 /// The supervisor through the built `hermes-runtime` binary, against the real llama-server and model.
 @Suite(.serialized) struct SupervisorCLITests {
-    struct Status: Decodable {
-        struct Server: Decodable {
-            var profile: String
-            var phase: String
-            var pid: Int32?
-            var restarts: Int
-            var slotsTotal: Int?
-            var contextPerSlot: Int?
-            var lastError: String?
-        }
-        struct Daemon: Decodable { var pid: Int32 }
-        var daemon: Daemon?
-        var daemonRunning: Bool
-        var servers: [Server]
-    }
-
-    func status(_ cli: CLIRunner) async throws -> Status {
-        let r = try await cli.run(["status", "--json"])
-        let d = JSONDecoder()
-        d.keyDecodingStrategy = .convertFromSnakeCase
-        return try d.decode(Status.self, from: Data(r.stdout.utf8))
-    }
-
-    func server(_ cli: CLIRunner, _ name: String) async throws -> Status.Server {
-        try await #require(try status(cli).servers.first { $0.profile == name })
-    }
+    typealias Status = CLIStatus
+    func status(_ cli: CLIRunner) async throws -> Status { try await CLIStatus.read(cli) }
+    func server(_ cli: CLIRunner, _ name: String) async throws -> Status.Server { try await CLIStatus.server(cli, name) }
 
     func chat(port: Int) async throws -> (Int, String) {
         let url = URL(string: "http://127.0.0.1:\(port)/v1/chat/completions")!

@@ -8,37 +8,9 @@ import Testing
 /// Models outlive the daemon: the llama-servers belong to keepers, the daemon's guard restarts a dead
 /// daemon, and the new one adopts every server. Through the built binary and the real llama-server.
 @Suite(.serialized) struct SurvivalCLITests {
-    struct Status: Decodable {
-        struct Server: Decodable {
-            var profile: String
-            var phase: String
-            var pid: Int32?
-            var keeperPid: Int32?
-            var adopted: Bool?
-            var restarts: Int
-            var readyAt: String?
-            var lastError: String?
-        }
-        struct Daemon: Decodable {
-            var pid: Int32
-            var guardPid: Int32?
-            var stopping: Bool?
-        }
-        var daemon: Daemon?
-        var daemonRunning: Bool
-        var servers: [Server]
-    }
-
-    func status(_ cli: CLIRunner) async throws -> Status {
-        let r = try await cli.run(["status", "--json"])
-        let d = JSONDecoder()
-        d.keyDecodingStrategy = .convertFromSnakeCase
-        return try d.decode(Status.self, from: Data(r.stdout.utf8))
-    }
-
-    func server(_ cli: CLIRunner, _ name: String) async throws -> Status.Server {
-        try await #require(try status(cli).servers.first { $0.profile == name })
-    }
+    typealias Status = CLIStatus
+    func status(_ cli: CLIRunner) async throws -> Status { try await CLIStatus.read(cli) }
+    func server(_ cli: CLIRunner, _ name: String) async throws -> Status.Server { try await CLIStatus.server(cli, name) }
 
     let web = DaemonWiringCLITests()
     static let chat = #"{"messages":[{"role":"user","content":"Say hi"}],"max_tokens":4}"#
@@ -282,14 +254,22 @@ import Testing
         #expect(await TestEnvironment.eventually(timeout: 20) { !serve.isRunning })
     }
 
-    @Test func daemonStopReturnsWithinTheDrainLimitAndTellsTheTruth() async throws {
+    /// A daemon with the demo profile started behind a front, and a drain limit of `seconds`.
+    func startedWithDrainLimit(_ seconds: Int) async throws -> (CLIRunner, frontPort: Int) {
         let port = TestEnvironment.freePort(), frontPort = TestEnvironment.freePort()
         let root = try TestEnvironment.configRoot(
             profiles: ["demo": try TestEnvironment.demoProfile(port: port, context: 2048)],
-            runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\ndaemon:\n  drain_timeout: 2\n")
+            runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\ndaemon:\n  drain_timeout: \(seconds)\n")
         let cli = try CLIRunner(configRoot: root)
+        let started = try await cli.run(["start", "demo"])
+        if started.status != 0 { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        try #require(started.status == 0, "\(started.output)")
+        return (cli, frontPort)
+    }
+
+    @Test func daemonStopReturnsWithinTheDrainLimitAndTellsTheTruth() async throws {
+        let (cli, frontPort) = try await startedWithDrainLimit(2)
         defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
-        #expect(try await cli.run(["start", "demo"]).status == 0)
         let pid = try #require(try await server(cli, "demo").pid)
         let client = stream(port: frontPort)
         try await Task.sleep(for: .milliseconds(500))
@@ -307,13 +287,8 @@ import Testing
     }
 
     @Test func aStreamStillGoingAtTheDrainLimitEndsWithAShuttingDownErrorEvent() async throws {
-        let port = TestEnvironment.freePort(), frontPort = TestEnvironment.freePort()
-        let root = try TestEnvironment.configRoot(
-            profiles: ["demo": try TestEnvironment.demoProfile(port: port, context: 2048)],
-            runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\ndaemon:\n  drain_timeout: 1\n")
-        let cli = try CLIRunner(configRoot: root)
+        let (cli, frontPort) = try await startedWithDrainLimit(1)
         defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
-        #expect(try await cli.run(["start", "demo"]).status == 0)
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("drain-\(UUID().uuidString).sse")
         defer { try? FileManager.default.removeItem(at: out) }
         // Far more tokens than the test model makes in the 1 s drain limit.
@@ -338,13 +313,8 @@ import Testing
     }
 
     @Test func daemonStopSaysWhatStillRunsWhenItRunsOutOfTime() async throws {
-        let port = TestEnvironment.freePort(), frontPort = TestEnvironment.freePort()
-        let root = try TestEnvironment.configRoot(
-            profiles: ["demo": try TestEnvironment.demoProfile(port: port, context: 2048)],
-            runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\ndaemon:\n  drain_timeout: 8\n")
-        let cli = try CLIRunner(configRoot: root)
+        let (cli, frontPort) = try await startedWithDrainLimit(8)
         defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
-        #expect(try await cli.run(["start", "demo"]).status == 0)
         let pid = try #require(try await server(cli, "demo").pid)
         let client = stream(port: frontPort)
         try await Task.sleep(for: .milliseconds(500))

@@ -108,4 +108,31 @@ import Testing
             #expect(s.pendingCount == 0)
         }
     }
+
+    /// Every way of cutting the stream into three pieces: the search for an event's end resumes where
+    /// the last feed left it, and an end straddling two cuts ("\r\n" | "\r\n") is still found.
+    @Test func payloadsAcrossThreePieces() {
+        let stream = Array("data: a\r\n\r\ndata: b\n\n: c\n\ndata: d\r\n\r\n".utf8)
+        for a in 0...stream.count {
+            for b in a...stream.count {
+                var s = SSEEventSplitter()
+                let got = s.feed(stream[..<a]) + s.feed(stream[a..<b]) + s.feed(stream[b...])
+                #expect(got.map { String(decoding: $0, as: UTF8.self) } == ["a", "b", "d"], "cuts at \(a), \(b)")
+            }
+        }
+    }
+
+    @Test func oneLargeEventInSmallChunksIsOnePayload() {
+        let text = String(repeating: "x", count: 300_000)
+        let stream = Array("data: \(text)\n\n".utf8)
+        var s = SSEEventSplitter()
+        var got: [Data] = []
+        var i = 0
+        while i < stream.count {
+            got += s.feed(stream[i..<min(stream.count, i + 1000)])
+            i += 1000
+        }
+        #expect(got.count == 1 && got.first?.count == text.utf8.count)
+        #expect(s.pendingCount == 0)
+    }
 }

@@ -75,6 +75,18 @@ import Testing
                     #expect(!good.body.contains("fake-gguf"))
                 }
             }
+            // A stream that holds more than the judge's limit before its calls are complete is let
+            // through unjudged rather than held without end.
+            try await withFront(config, runtime: runtime, options: LiveFixture.options) { f in
+                fake.tool.withLock { $0 = "delete_everything" }
+                fake.leadingComments.withLock { $0 = ToolCallStreamJudge.maxHeldBytes + 100_000 }
+                defer { fake.leadingComments.withLock { $0 = 0 } }
+                let a = try await send(f.base + "/v1/chat/completions",
+                                       json: chatBody("Weather in Paris?", maxTokens: 8, stream: true, model: "local", extra: Self.tools))
+                #expect(a.status == 200)
+                #expect(a.header("X-Hermes-Route") == "demo-local")
+                #expect(a.body.contains("delete_everything") && a.body.hasSuffix("data: [DONE]\n\n"))
+            }
             // Off unless the profile turns it on.
             let off = try AgentAPIFixture.config(local: local, cloud: cloud, promote: false)
             try await withFront(off, runtime: runtime, options: LiveFixture.options) { f in
@@ -105,11 +117,12 @@ import Testing
 
 /// A test-only OpenAI upstream whose every chat answer is one call to the tool named in `tool`, streamed
 /// (as llama-server streams tool calls: the name, then the arguments in pieces) or not.
-final class ToolCallUpstream: Sendable {
+final class ToolCallUpstream: StartableUpstream {
     let tool = Mutex("get_weather")
-    let task = Mutex<Task<Void, any Error>?>(nil)
-    let portValue = Mutex(0)
-    var base: String { "http://127.0.0.1:\(portValue.withLock { $0 })" }
+    /// Bytes of `: ping` comments sent before the first event of a streamed answer.
+    let leadingComments = Mutex(0)
+    let app = RunningTestApp()
+    var base: String { "http://127.0.0.1:\(app.port)" }
 
     static func chunk(_ delta: String, finish: String? = nil) -> String {
         "data: " + #"{"id":"c","object":"chat.completion.chunk","created":1,"model":"fake-gguf","choices":[{"index":0,"delta":\#(delta),"finish_reason":\#(finish.map { "\"\($0)\"" } ?? "null")}]}"# + "\n\n"
@@ -131,7 +144,14 @@ final class ToolCallUpstream: Sendable {
                     Self.chunk("{}", finish: "tool_calls"),
                     "data: [DONE]\n\n",
                 ]
+                let comments = self.leadingComments.withLock { $0 }
                 return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+                    let ping = String(repeating: ": ping\n\n", count: 1024)
+                    var sent = 0
+                    while sent < comments {
+                        try await writer.write(ByteBuffer(string: ping))
+                        sent += ping.utf8.count
+                    }
                     for e in events { try await writer.write(ByteBuffer(string: e)) }
                     try await writer.finish(nil)
                 })
@@ -139,34 +159,12 @@ final class ToolCallUpstream: Sendable {
             let json = #"{"id":"x","object":"chat.completion","created":1,"model":"fake-gguf","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"\#(name)","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":5,"completion_tokens":5,"total_tokens":10}}"#
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
         }
-        let (ports, cont) = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in cont.yield(channel.localAddress?.port ?? 0) },
-                              logger: FaultUpstream.quiet)
-        let t = Task { try await app.runService(gracefulShutdownSignals: []) }
-        task.withLock { $0 = t }
-        for await p in ports {
-            portValue.withLock { $0 = p }
-            break
-        }
+        await app.run(router, logger: FaultUpstream.quiet)
     }
 
-    func stop() async {
-        let t = task.withLock { $0 }
-        t?.cancel()
-        _ = try? await t?.value
-    }
+    func stop() async { await app.stop() }
 }
 
 func withToolCallUpstream<T: Sendable>(_ body: @Sendable (ToolCallUpstream) async throws -> T) async throws -> T {
-    let upstream = ToolCallUpstream()
-    try await upstream.start()
-    do {
-        let v = try await body(upstream)
-        await upstream.stop()
-        return v
-    } catch {
-        await upstream.stop()
-        throw error
-    }
+    try await withStarted(ToolCallUpstream(), body)
 }

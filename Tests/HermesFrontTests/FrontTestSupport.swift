@@ -216,14 +216,13 @@ final class FaultUpstream: Sendable {
     let gateOpener: AsyncStream<Void>.Continuation
     let lastRequest = Mutex<Data?>(nil)
     let lastHeaders = Mutex<[String: String]>([:])
-    let task = Mutex<Task<Void, any Error>?>(nil)
-    let portValue = Mutex<Int?>(nil)
+    let app = RunningTestApp()
 
     init() {
         (gate, gateOpener) = AsyncStream<Void>.makeStream()
     }
 
-    var port: Int { portValue.withLock { $0 ?? 0 } }
+    var port: Int { app.port }
     func url(_ mode: String) -> String { "http://127.0.0.1:\(port)/\(mode)" }
     func hitCount(_ mode: String) -> Int { hits.withLock { $0[mode] ?? 0 } }
     func openGate() { gateOpener.yield() }
@@ -310,13 +309,28 @@ final class FaultUpstream: Sendable {
         router.get(":mode/props") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"total_slots":2}"#)))
         }
-        let (stream, cont) = AsyncStream<Int>.makeStream()
+        await app.run(router, logger: Self.quiet)
+    }
+
+    func stop() async { await app.stop() }
+}
+
+/// A Hummingbird app on a free loopback port, run in a task of its own until `stop`: the test
+/// upstreams' common part.
+final class RunningTestApp: Sendable {
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let portValue = Mutex<Int?>(nil)
+    var port: Int { portValue.withLock { $0 ?? 0 } }
+
+    /// Returns once the app listens.
+    func run(_ router: Router<BasicRequestContext>, logger: Logger) async {
+        let (ports, cont) = AsyncStream<Int>.makeStream()
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in cont.yield(channel.localAddress?.port ?? 0) },
-                              logger: Self.quiet)
+                              logger: logger)
         let t = Task { try await app.runService(gracefulShutdownSignals: []) }
         task.withLock { $0 = t }
-        for await p in stream {
+        for await p in ports {
             portValue.withLock { $0 = p }
             break
         }
@@ -329,9 +343,16 @@ final class FaultUpstream: Sendable {
     }
 }
 
-/// Runs `body` with a started fault upstream, stopping it afterwards whatever happens.
-func withFaultUpstream<T: Sendable>(_ body: @Sendable (FaultUpstream) async throws -> T) async throws -> T {
-    let upstream = FaultUpstream()
+/// A test upstream that starts and stops.
+protocol StartableUpstream: Sendable {
+    func start() async throws
+    func stop() async
+}
+
+extension FaultUpstream: StartableUpstream {}
+
+/// Runs `body` with `upstream` started, stopping it afterwards whatever happens.
+func withStarted<U: StartableUpstream, T: Sendable>(_ upstream: U, _ body: @Sendable (U) async throws -> T) async throws -> T {
     try await upstream.start()
     do {
         let v = try await body(upstream)
@@ -341,4 +362,9 @@ func withFaultUpstream<T: Sendable>(_ body: @Sendable (FaultUpstream) async thro
         await upstream.stop()
         throw error
     }
+}
+
+/// Runs `body` with a started fault upstream, stopping it afterwards whatever happens.
+func withFaultUpstream<T: Sendable>(_ body: @Sendable (FaultUpstream) async throws -> T) async throws -> T {
+    try await withStarted(FaultUpstream(), body)
 }

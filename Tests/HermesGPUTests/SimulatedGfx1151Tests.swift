@@ -125,9 +125,10 @@ struct SimulatedGfx1151Tests {
     func staleLockForced() async throws {
         let r = try await simulate(["--stale-lock"], ["gpu", "--json", "--source", "rocm-smi", "--timeout", "1"])
         #expect(r.status == 1, "\(r)")
-        // The library's own stall is 5 s; setting up the namespace adds a second or more on a busy box, so
-        // anything under 5 s in all means our 1 s timeout acted.
-        #expect(r.seconds < 5, "took \(r.seconds) s; the library's own stall is 5 s")
+        // That our 1 s timeout acted is said by the message below (only ROCmSMISession's timer writes it;
+        // the library's own 5 s stall ends in its pthread_mutex_timedlock noise instead). The bound in
+        // seconds only says "never hangs": the namespace set-up takes seconds of its own on a busy box.
+        #expect(r.seconds < 15, "took \(r.seconds) s")
         #expect(r.stderr.contains("rocm_smi did not answer within 1 s (inside rsmi_init)"), "\(r)")
         #expect(r.stderr.contains("/dev/shm/rocm_smi_card"))
         #expect(!r.stderr.contains("pthread_mutex_timedlock"), "library noise reached the user: \(r.stderr)")
@@ -137,7 +138,7 @@ struct SimulatedGfx1151Tests {
     func staleLockAuto() async throws {
         let r = try await simulate(["--stale-lock", "--process", "4242:8G"], ["gpu", "--json", "--timeout", "1"])
         #expect(r.status == 0, "\(r)")
-        #expect(r.seconds < 5)
+        #expect(r.seconds < 15, "took \(r.seconds) s; never hangs (the note below says our timeout acted)")
         let json = try Self.json(r.stdout)
         #expect(json["source"] as? String == "sysfs")
         #expect((json["devices"] as? [Any])?.count == 1)

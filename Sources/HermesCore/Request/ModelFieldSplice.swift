@@ -134,6 +134,7 @@ public enum ModelFieldSplice {
 public struct SSEModelSplice: Sendable {
     let value: String
     var pending: [UInt8] = []
+    var scanned = 0
     /// An event larger than this is passed on unspliced rather than buffered without end.
     public static let maxEventBytes = 8 << 20
 
@@ -142,19 +143,23 @@ public struct SSEModelSplice: Sendable {
     /// The bytes ready to send after `chunk` arrived.
     public mutating func feed(_ chunk: some Collection<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
-        for e in SSEEventSplitter.takeEvents(appending: chunk, to: &pending) {
+        for e in SSEEventSplitter.takeEvents(appending: chunk, to: &pending, scanned: &scanned) {
             out.append(contentsOf: Self.event(Array(e), name: value))
         }
         if pending.count > Self.maxEventBytes {
             out.append(contentsOf: pending)
             pending.removeAll()
+            scanned = 0
         }
         return out
     }
 
     /// Whatever is left when the upstream ends (an event without its blank line), spliced.
     public mutating func finish() -> [UInt8] {
-        defer { pending.removeAll() }
+        defer {
+            pending.removeAll()
+            scanned = 0
+        }
         return pending.isEmpty ? [] : Self.event(pending, name: value)
     }
 

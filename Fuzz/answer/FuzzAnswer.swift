@@ -1,0 +1,82 @@
+import CFuzzDriver
+import Foundation
+import HermesCore
+
+/// libFuzzer entry for the answers upstreams send back through the front, and llama-server's own
+/// `/metrics` text. The first byte picks the chunk sizes a stream arrives in; the rest is the answer.
+/// What must hold beyond "no trap":
+/// - `model` splicing edits only the spans it reports: every other byte goes out unchanged;
+/// - an SSE stream spliced chunk by chunk gives the same bytes as the stream spliced in one piece, and
+///   the event splitter gives the same payloads either way (the network decides the chunks, not us);
+/// - the streamed tool-call judge, fed those payloads, says `.release` for ever once it is done;
+/// - the whole-answer tool-call check and the request's tool list read any bytes;
+/// - llama-server metrics come out finite and non-negative.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzAnswer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data, size > 0 else { return 0 }
+    let step = Int(data[0] % 64) + 1
+    let body = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
+
+    // Whole answers: the splice touches its spans and nothing else.
+    let spans = body.withUnsafeBufferPointer { ModelFieldSplice.spans(in: $0) }
+    var last = 0
+    for s in spans {
+        guard s.lowerBound >= last, s.upperBound <= body.count, s.lowerBound < s.upperBound else {
+            fatalError("a span out of order or out of bounds: \(s) after \(last) in \(body.count) bytes")
+        }
+        last = s.upperBound
+    }
+    let name = "asked-for"
+    let spliced = ModelFieldSplice.replacing(in: body, with: name)
+    var expected: [UInt8] = []
+    last = 0
+    for s in spans {
+        expected += body[last..<s.lowerBound] + ModelFieldSplice.jsonString(name)
+        last = s.upperBound
+    }
+    expected += body[last...]
+    if spliced != expected { fatalError("the splice changed bytes outside its spans") }
+
+    // Streams: chunking changes nothing.
+    var whole = SSEModelSplice(name: name)
+    let oneGo = whole.feed(body) + whole.finish()
+    var chunked = SSEModelSplice(name: name)
+    var pieces: [UInt8] = []
+    var splitterWhole = SSEEventSplitter()
+    let payloadsWhole = splitterWhole.feed(body)
+    var splitter = SSEEventSplitter()
+    var payloads: [Data] = []
+    var judge = ToolCallStreamJudge(tools: ["get_weather", "search"])
+    var i = 0
+    while i < body.count {
+        let chunk = body[i..<min(body.count, i + step)]
+        pieces += chunked.feed(chunk)
+        for p in splitter.feed(chunk) {
+            payloads.append(p)
+            let wasDone = judge.done
+            let said = judge.feed(p)
+            if wasDone && said != .release { fatalError("the judge spoke again after it was done: \(said)") }
+        }
+        i += step
+    }
+    pieces += chunked.finish()
+    if pieces != oneGo { fatalError("SSE splicing depends on how the stream was chunked (step \(step))") }
+    if payloads != payloadsWhole { fatalError("SSE payloads depend on how the stream was chunked (step \(step))") }
+
+    let answer = Data(body)
+    for api in AgentAPI.allCases { _ = ToolCallCheck.check(answer: answer, api: api, tools: ["get_weather"]) }
+    _ = ToolCallCheck.toolNames(inRequest: answer)
+
+    if let m = LlamaServerMetrics.parse(String(decoding: body, as: UTF8.self)) {
+        for v in [m.promptTokens, m.generatedTokens, m.decodeCalls, m.requestsProcessing, m.requestsDeferred] {
+            if let v, !(v.isFinite && v >= 0) { fatalError("a metric out of range: \(v)") }
+        }
+    }
+    return 0
+}
+
+/// The executable's entry (libFuzzer's driver, through CFuzzDriver: see Fuzz/README.md).
+@_cdecl("fuzz_answer_main")
+public func fuzzAnswerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    hermes_fuzz_run(argc, argv, fuzzAnswer)
+}
