@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import HermesCore
+import HermesFront
 import HermesGPU
 import HermesSupervisor
 import Hummingbird
@@ -103,6 +104,9 @@ public enum Daemon {
     }
 
     public static func run(paths: RuntimePaths, options: Options, logger: Logger) async throws -> Outcome {
+        // The daemon's process only: tests that build a daemon or a front in their own process keep
+        // glibc's defaults (the setting is process-wide, and theirs is a test runner's heap).
+        HeapTuning.keepFreedBlocks()
         let built = try await build(paths: paths, options: options, logger: logger)
         logger.info("daemon running", metadata: ["pid": "\(getpid())", "socket": "\(paths.controlSocket.path)"])
         do {

@@ -29,7 +29,6 @@ public func buildFront(
     router.add(middleware: OpenAIErrorMiddleware(front: front))
     front.addRoutes(to: router)
     let limit = FileLimit.raiseToHard()
-    HeapTuning.keepFreedBlocks()
     let gate = ConnectionGate(cap: options.maxConnections ?? FileLimit.connectionCap(descriptors: limit),
                               headTimeout: .safeSeconds(options.headTimeout), bodyTimeout: .safeSeconds(options.bodyTimeout))
     logger.info("front connection limits", metadata: ["max_connections": "\(gate.cap)", "nofile": "\(limit)",

@@ -15,7 +15,7 @@ import Glibc
 ///
 /// `mallopt` is looked up at run time: `<malloc.h>` is not in Swift's Glibc module, and another libc
 /// (musl) simply has none, which leaves its defaults.
-enum HeapTuning {
+public enum HeapTuning {
     static let mmapThreshold: Int32 = 8 << 20
     /// 8 MiB: as fast as 32 MiB on 600 KB requests at concurrency 8 (1.0 ms of CPU each, 1.5 ms with
     /// glibc's defaults), with 15 MiB of heap at the end instead of 22 (docs/benchmarks.md).
@@ -26,16 +26,27 @@ enum HeapTuning {
 
     /// Applies the settings (mallopt is thread-safe; repeating it is harmless). True when applied.
     /// `HERMES_RUNTIME_MALLOC_DEFAULTS=1` in the environment leaves glibc's own (docs/operations.md).
+    /// Called by the daemon's process (`Daemon.run`) and the benchmark's front, not by `buildFront`:
+    /// the setting is process-wide, and a test runner building fronts in process keeps its defaults.
     @discardableResult
-    static func keepFreedBlocks() -> Bool {
+    public static func keepFreedBlocks() -> Bool {
         #if canImport(Glibc)
-        guard getenv("HERMES_RUNTIME_MALLOC_DEFAULTS") == nil else { return false }
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }
-        let mallopt = unsafeBitCast(sym, to: Mallopt.self)
+        guard getenv("HERMES_RUNTIME_MALLOC_DEFAULTS") == nil, let mallopt = lookUp() else { return false }
         return mallopt(optMmapThreshold, mmapThreshold) == 1 && mallopt(optTrimThreshold, trimThreshold) == 1
         #else
         return false
+        #endif
+    }
+
+    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+
+    /// glibc's `mallopt`, nil where there is none.
+    static func lookUp() -> Mallopt? {
+        #if canImport(Glibc)
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return nil }
+        return unsafeBitCast(sym, to: Mallopt.self)
+        #else
+        return nil
         #endif
     }
 }

@@ -1,3 +1,4 @@
+import CProcessSpawn
 import Foundation
 import HermesCore
 
@@ -11,6 +12,8 @@ public struct DialectProbe: Sendable {
     }
 
     public var cacheDirectory: URL?
+    /// How long `--help` may take.
+    var timeout: Duration = .seconds(20)
 
     public init(cacheDirectory: URL?) {
         self.cacheDirectory = cacheDirectory
@@ -41,37 +44,55 @@ public struct DialectProbe: Sendable {
         return dialect
     }
 
-    /// Runs a short command and returns stdout+stderr; bounded to 20 s.
+    /// Runs a short command and returns stdout+stderr (at most `maxOutput` bytes); bounded by `timeout`.
+    ///
+    /// Through the C spawn shim, not Foundation's `Process`: the daemon runs this too, and `Process.run`
+    /// walks `/proc/self/fd` to close descriptors in the child, which was seen to crash with over a
+    /// thousand descriptors open (a front under a connection flood); the shim closes them with
+    /// `close_range`. The output goes to an unlinked temporary file, so a chatty child never blocks on
+    /// a pipe nobody reads yet.
     func run(_ binary: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw Failure(binary: binary, reason: "it does not run: \(error.localizedDescription)")
+        var template = Array((NSTemporaryDirectory() + "/hermes-probe-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw Failure(binary: binary, reason: "no temporary file: \(String(cString: strerror(errno)))") }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        defer { close(fd) }
+        var argv: [UnsafeMutablePointer<CChar>?] = ([binary] + arguments).map { strdup($0) } + [nil]
+        var envp: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
         }
-        // Kill it if it hangs; reading to EOF then returns because the pipe closes.
-        let timedOut = TimeoutFlag()
-        let watchdog = DispatchWorkItem { [process] in
-            if process.isRunning { timedOut.set(); process.terminate() }
+        var err: Int32 = 0
+        let pid = hermes_spawn(binary, &argv, &envp, fd, 0, &err)
+        guard pid > 0 else { throw Failure(binary: binary, reason: "it does not run: \(String(cString: strerror(err)))") }
+        var status: Int32 = 0
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { break }
+            if r < 0, errno != EINTR { status = -1; break }
+            if ContinuousClock.now >= deadline {
+                kill(-pid, SIGKILL)
+                while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+                throw Failure(binary: binary, reason: "`\(arguments.joined(separator: " "))` did not finish in \(timeout)")
+            }
+            usleep(10_000)
         }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 20, execute: watchdog)
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        watchdog.cancel()
-        if timedOut.isSet {
-            throw Failure(binary: binary, reason: "`\(arguments.joined(separator: " "))` did not finish in 20 s")
-        }
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        if process.terminationStatus != 0, arguments == ["--help"] {
+        var bytes = [UInt8](repeating: 0, count: Self.maxOutput)
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        let text = String(decoding: bytes.prefix(max(0, n)), as: UTF8.self)
+        let exited = status >= 0 && status & 0x7f == 0
+        let code = exited ? (status >> 8) & 0xff : -1
+        if code != 0, arguments == ["--help"] {
             let tail = text.split(separator: "\n").suffix(5).joined(separator: "\n")
-            throw Failure(binary: binary, reason: "`--help` exited \(process.terminationStatus): \(tail)")
+            throw Failure(binary: binary, reason: "`--help` \(status < 0 ? "ended, status unknown" : ChildProcess.describe(status: status)): \(tail)")
         }
         return text
     }
+
+    /// More than any llama-server's `--help` (about 30 KB); the rest is not read.
+    static let maxOutput = 4 << 20
 }
 
 /// FNV-1a, for cache file names (stable across runs, unlike `Hasher`).
@@ -105,12 +126,4 @@ public struct CommandPlanner: Sendable {
         let command = try LlamaServerCommand.build(profile: profile.name, settings: settings, executable: binary, dialect: dialect)
         return (command, dialect)
     }
-}
-
-/// A flag set from the watchdog's queue and read from the caller's.
-final class TimeoutFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
 }

@@ -83,6 +83,7 @@ struct FrontBench: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         let options = FrontOptions(host: "127.0.0.1", port: port, metricsFactory: PrometheusMetricsFactory(registry: registry),
                                    metricsText: { registry.emitToString() }, maxConnections: maxConnections, headTimeout: headTimeout)
+        HeapTuning.keepFreedBlocks()  // as the daemon does (Daemon.run)
         let (app, _) = try buildFront(config: config, runtime: runtime, eventsFile: dir.appendingPathComponent("events.jsonl"),
                                       logger: logger, options: options)
         print("front listening on 127.0.0.1:\(port), forwarding to \(upstream); events in \(dir.path)")

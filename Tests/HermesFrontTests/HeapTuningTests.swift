@@ -6,14 +6,15 @@ import Glibc
 
 @testable import HermesFront
 
-/// The front's malloc settings reach glibc (`mallopt` found and accepting both values), so a
-/// body-sized block freed by one request is reused by the next instead of faulted in again.
+/// The daemon's malloc settings can reach glibc: `mallopt` is found. The settings themselves are not
+/// applied here (they are process-wide: this is the test runner's heap); the daemon applies them in
+/// `Daemon.run`, and `HERMES_RUNTIME_MALLOC_DEFAULTS` turns that off.
 @Suite struct HeapTuningTests {
-    @Test func glibcAcceptsTheSettings() {
+    @Test func glibcHasMallopt() {
         #if canImport(Glibc)
-        #expect(HeapTuning.keepFreedBlocks() == (getenv("HERMES_RUNTIME_MALLOC_DEFAULTS") == nil))
+        #expect(HeapTuning.lookUp() != nil)
         #else
-        #expect(!HeapTuning.keepFreedBlocks())
+        #expect(HeapTuning.lookUp() == nil)
         #endif
     }
 }
