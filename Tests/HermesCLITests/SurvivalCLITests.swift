@@ -23,7 +23,8 @@ import Testing
         return fields.count > 19 ? String(fields[19]) : nil
     }
 
-    /// Polls `/health` of every port every 50 ms on a thread of its own until stopped; counts misses.
+    /// Polls `/health` of every port every 50 ms on a thread of its own until stopped; counts misses (no
+    /// 200: refused, an error status, or no answer within 10 s).
     final class Poller: @unchecked Sendable {
         private let lock = NSLock()
         private var stop = false
@@ -52,7 +53,9 @@ import Testing
         static func healthy(_ port: Int) -> Bool {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            p.arguments = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2", "http://127.0.0.1:\(port)/health"]
+            // A server that went away refuses the connection at once; 10 s only keeps a probe that is
+            // merely slow on a loaded box (four streams on two cores) from counting as a miss.
+            p.arguments = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "10", "http://127.0.0.1:\(port)/health"]
             let out = Pipe()
             p.standardOutput = out
             guard (try? p.run()) != nil else { return false }
