@@ -202,7 +202,7 @@ final class ResultBox: @unchecked Sendable {
     @Test func oneSlowProbeIsAHiccupThreeAreUnhealthy() async throws {
         let port = TestEnvironment.freePort()
         let profile = try TestEnvironment.demoProfile(port: port)
-            .replacingOccurrences(of: "  interval: 1s", with: "  interval: 1s\n  timeout: 300ms\n  failures: 3")
+            .replacingOccurrences(of: "  interval: 1s", with: "  interval: 2s\n  timeout: 600ms\n  failures: 3")
         let root = try TestEnvironment.configRoot(profiles: ["demo": profile])
         let cli = try CLIRunner(configRoot: root)
         defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
@@ -212,14 +212,15 @@ final class ResultBox: @unchecked Sendable {
         let logFile = cli.stateDirectory.appendingPathComponent("logs/demo.log")
         let log = { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-        // A pause as long as the probe interval: a probe that starts in its first 700 ms fails (timeout
-        // 300 ms), the next one starts at least a second later and succeeds, so at most one fails.
+        // A pause as long as the probe interval: a probe that starts in its first 1.4 s fails (timeout
+        // 600 ms), the next one starts at least 2 s later and succeeds, so at most one fails. The 600 ms
+        // timeout leaves room for a probe that is only slow on a loaded box.
         var sawOne = false
         for _ in 0..<10 where !sawOne {
             kill(pid, SIGSTOP)
-            try await Task.sleep(for: .milliseconds(1000))
+            try await Task.sleep(for: .milliseconds(2000))
             kill(pid, SIGCONT)
-            try await Task.sleep(for: .milliseconds(1200))
+            try await Task.sleep(for: .milliseconds(2400))
             sawOne = log().contains("probe failed (1 in a row, 3 make it unhealthy)")
         }
         #expect(sawOne, "no probe fell into the pauses")
@@ -228,7 +229,7 @@ final class ResultBox: @unchecked Sendable {
 
         // A longer hang: three failures in a row make it unhealthy (six would restart it).
         kill(pid, SIGSTOP)
-        let third = await TestEnvironment.eventually(timeout: 10) { log().contains("probe failed (3 in a row):") }
+        let third = await TestEnvironment.eventually(timeout: 20) { log().contains("probe failed (3 in a row):") }
         let phase = try await status().phase
         kill(pid, SIGCONT)
         #expect(third)
