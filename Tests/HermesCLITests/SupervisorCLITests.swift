@@ -202,7 +202,7 @@ final class ResultBox: @unchecked Sendable {
     @Test func oneSlowProbeIsAHiccupThreeAreUnhealthy() async throws {
         let port = TestEnvironment.freePort()
         let profile = try TestEnvironment.demoProfile(port: port)
-            .replacingOccurrences(of: "  interval: 1s", with: "  interval: 2s\n  timeout: 600ms\n  failures: 3")
+            .replacingOccurrences(of: "  interval: 1s", with: "  interval: 2s\n  timeout: 500ms\n  failures: 3")
         let root = try TestEnvironment.configRoot(profiles: ["demo": profile])
         let cli = try CLIRunner(configRoot: root)
         defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
@@ -212,15 +212,17 @@ final class ResultBox: @unchecked Sendable {
         let logFile = cli.stateDirectory.appendingPathComponent("logs/demo.log")
         let log = { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-        // A pause as long as the probe interval: a probe that starts in its first 1.4 s fails (timeout
-        // 600 ms), the next one starts at least 2 s later and succeeds, so at most one fails. The 600 ms
-        // timeout leaves room for a probe that is only slow on a loaded box.
+        // Pauses of 1.2 s, probes every 2 s with a 500 ms timeout: a probe that starts in the first
+        // 0.7 s of a pause fails; the next starts 2 s later, after the pause even if the test's sleep
+        // overshoots by most of a second, and 3.2 s between pauses always hold a whole probe that
+        // succeeds. So failures never come two in a row, and 500 ms leaves room for a probe that is
+        // only slow on a loaded box.
         var sawOne = false
-        for _ in 0..<10 where !sawOne {
+        for _ in 0..<15 where !sawOne {
             kill(pid, SIGSTOP)
-            try await Task.sleep(for: .milliseconds(2000))
+            try await Task.sleep(for: .milliseconds(1200))
             kill(pid, SIGCONT)
-            try await Task.sleep(for: .milliseconds(2400))
+            try await Task.sleep(for: .milliseconds(3200))
             sawOne = log().contains("probe failed (1 in a row, 3 make it unhealthy)")
         }
         #expect(sawOne, "no probe fell into the pauses")
