@@ -122,8 +122,10 @@ import Testing
                 let started = ContinuousClock.now
                 let a = try await send(f.base + "/v1/chat/completions", json: chatBody("hi"))
                 #expect(a.status == 200)
+                // The receipt says the 0.5 s timeout acted (the slow upstream would answer 200 after 2 s);
+                // the clock only says nothing hung: tests in this process share two pool threads.
                 #expect(a.header("X-Hermes-Attempts") == "primary:timeout,secondary:200")
-                #expect(ContinuousClock.now - started < .seconds(2))
+                #expect(ContinuousClock.now - started < .seconds(10))
             }
         }
     }

@@ -107,6 +107,32 @@ extension TestEnvironment {
         return await condition()
     }
 
+    /// Waits for `process` to exit on a thread of its own: never on one of Swift Testing's pool threads
+    /// (as many as cores), where a wait of seconds stalls every test running in this process.
+    public static func exit(of process: Process) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                process.waitUntilExit()
+                c.resume()
+            }
+        }
+    }
+
+    /// When `condition` first held, checked every 20 ms on a thread of its own for up to `timeout`
+    /// seconds (nil if it never did): a time a starved test pool cannot stretch.
+    public static func firstTime(timeout: Double, _ condition: @escaping @Sendable () -> Bool) async -> Date? {
+        await withCheckedContinuation { c in
+            Thread.detachNewThread {
+                let deadline = Date().addingTimeInterval(timeout)
+                while Date() < deadline {
+                    if condition() { return c.resume(returning: Date()) }
+                    Thread.sleep(forTimeInterval: 0.02)
+                }
+                c.resume(returning: condition() ? Date() : nil)
+            }
+        }
+    }
+
     /// Waits up to `timeout` seconds for `condition`, blocking the calling thread.
     public static func eventuallyBlocking(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
