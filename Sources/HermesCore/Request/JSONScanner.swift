@@ -63,26 +63,12 @@ public struct JSONScanner {
 
     /// Consumes `{`; iterate with `nextMember(&first)`.
     public mutating func enterObject() throws(JSONSyntaxError) {
-        try expect(UInt8(ascii: "{"), "'{'")
-        depth += 1
-        guard depth <= Self.maxDepth else { throw fail("nested deeper than \(Self.maxDepth) levels") }
+        try enter(UInt8(ascii: "{"), "'{'")
     }
 
     /// True when another member follows (positioned at its key); false after consuming `}`.
     public mutating func nextMember(_ first: inout Bool) throws(JSONSyntaxError) -> Bool {
-        skipSpace()
-        if current == UInt8(ascii: "}") {
-            index += 1
-            depth -= 1
-            return false
-        }
-        if first {
-            first = false
-        } else {
-            guard current == UInt8(ascii: ",") else { throw fail("expected ',' or '}'") }
-            index += 1
-            skipSpace()
-        }
+        guard try next(&first, close: UInt8(ascii: "}"), "expected ',' or '}'") else { return false }
         guard current == UInt8(ascii: "\"") else { throw fail("expected a member name") }
         return true
     }
@@ -97,15 +83,26 @@ public struct JSONScanner {
 
     /// Consumes `[`; iterate with `nextElement(&first)`.
     public mutating func enterArray() throws(JSONSyntaxError) {
-        try expect(UInt8(ascii: "["), "'['")
-        depth += 1
-        guard depth <= Self.maxDepth else { throw fail("nested deeper than \(Self.maxDepth) levels") }
+        try enter(UInt8(ascii: "["), "'['")
     }
 
     /// True when another element follows (positioned at it); false after consuming `]`.
     public mutating func nextElement(_ first: inout Bool) throws(JSONSyntaxError) -> Bool {
+        try next(&first, close: UInt8(ascii: "]"), "expected ',' or ']'")
+    }
+
+    /// Objects and arrays alike: consumes the opening byte, one level deeper (bounded).
+    private mutating func enter(_ open: UInt8, _ what: String) throws(JSONSyntaxError) {
+        try expect(open, what)
+        depth += 1
+        guard depth <= Self.maxDepth else { throw fail("nested deeper than \(Self.maxDepth) levels") }
+    }
+
+    /// Objects and arrays alike: false after consuming `close`, else true past the separating comma
+    /// (none before the first).
+    private mutating func next(_ first: inout Bool, close: UInt8, _ expected: String) throws(JSONSyntaxError) -> Bool {
         skipSpace()
-        if current == UInt8(ascii: "]") {
+        if current == close {
             index += 1
             depth -= 1
             return false
@@ -113,7 +110,7 @@ public struct JSONScanner {
         if first {
             first = false
         } else {
-            guard current == UInt8(ascii: ",") else { throw fail("expected ',' or ']'") }
+            guard current == UInt8(ascii: ",") else { throw fail(expected) }
             index += 1
             skipSpace()
         }
