@@ -1,4 +1,5 @@
 import Foundation
+import HermesTestSupport
 import Testing
 
 @testable import HermesCore

@@ -418,7 +418,7 @@ struct GGUFReaderTests {
     /// Random bytes after a plausible header: the reader must answer (a file or an error), never crash
     /// or allocate what the garbage claims.
     @Test func randomGarbageNeverCrashes() throws {
-        var rng = SplitMix64(seed: 0x6775_6766)
+        var rng = SplitMix(state: 0x6775_6766)
         let dir = try TestEnvironment.temporaryDirectory("gguf-fuzz")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("garbage.gguf").path
@@ -546,18 +546,5 @@ struct GGUFBuilder {
             b.bytes += Array(repeating: 0, count: Int(dataEnd))
         }
         return b.bytes
-    }
-}
-
-/// A small seeded generator so the garbage test is the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

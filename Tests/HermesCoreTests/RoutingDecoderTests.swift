@@ -1,19 +1,8 @@
 import Foundation
+import HermesTestSupport
 import Testing
 
 @testable import HermesCore
-
-/// A seeded generator so a failing case can be replayed from its seed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct RoutingDecoderTests {
     func decode(_ json: String, _ endpoint: RoutedEndpoint = .chatCompletions) throws(RequestError) -> DecodedRequest {

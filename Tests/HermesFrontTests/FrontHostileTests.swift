@@ -21,7 +21,7 @@ import Testing
 
     static let valid = Array(#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":8,"stream":false}"#.utf8)
 
-    static func hostile(_ i: Int, _ g: inout SplitMixRNG) -> Case {
+    static func hostile(_ i: Int, _ g: inout SplitMix) -> Case {
         func post(_ body: [UInt8], _ headers: String = "") -> [UInt8] { RawHTTP.post(body: body, extraHeaders: headers) }
         func body(_ s: String) -> [UInt8] { Array(s.utf8) }
         let msg = #""messages":[{"role":"user","content":"hi"}]"#
@@ -90,7 +90,7 @@ import Testing
                 let n = Self.count
                 let port = f.port
                 let failures: [String] = await RawHTTP.onThread {
-                    var g = SplitMixRNG(state: 0xBAD)
+                    var g = SplitMix(state: 0xBAD)
                     var failures: [String] = []
                     for i in 0..<n {
                         let c = Self.hostile(i, &g)
@@ -112,17 +112,5 @@ import Testing
                 #expect(ok.status == 200)
             }
         }
-    }
-}
-
-/// SplitMix64 for the front tests (HermesCoreTests has its own).
-struct SplitMixRNG: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
