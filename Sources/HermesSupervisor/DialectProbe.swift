@@ -79,7 +79,8 @@ public struct DialectProbe: Sendable {
             }
             usleep(10_000)
         }
-        var bytes = [UInt8](repeating: 0, count: Self.maxOutput)
+        let written = Int(lseek(fd, 0, SEEK_END))
+        var bytes = [UInt8](repeating: 0, count: min(max(0, written), Self.maxOutput))
         let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         let text = String(decoding: bytes.prefix(max(0, n)), as: UTF8.self)
         let exited = status >= 0 && status & 0x7f == 0
