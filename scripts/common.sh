@@ -12,3 +12,5 @@ TOOLS_VENV="$HERMES_CACHE/venv"
 ANTHROPIC_VERSION="${ANTHROPIC_VERSION:-2.10.0}"
 mkdir -p "$HERMES_CACHE"
 log() { printf '[setup] %s\n' "$*" >&2; }
+# Empties a folder but keeps it: it may be a mount point (a private build cache bound over it).
+empty_folder() { find "$1" -mindepth 1 -maxdepth 1 "${@:2}" -exec rm -rf {} +; }

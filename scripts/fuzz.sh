@@ -57,7 +57,7 @@ build() {
   # ("was compiled with module cache path ..."): start that build over once, from an empty folder.
   if [ "$rc" -ne 0 ] && grep -qE "compiled with module cache path|missing required module" "$out"; then
     log "the fuzz build folder $scratch holds modules built elsewhere; building it again from scratch"
-    find "$scratch" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
+    empty_folder "$scratch" ! -name logs
     rc=0
     compile "$1" || rc=$?
   fi

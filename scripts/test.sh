@@ -14,8 +14,7 @@ mkdir -p "$scratch"
 # Products (hermes-runtime, hermes-bench) first: the end-to-end tests run the built binary.
 if ! swift build --build-tests --scratch-path "$scratch"; then
   log "the cached Swift build failed; building once more from a clean cache ($scratch)"
-  # Empty it, keep the folder: it may be a mount point (a private build cache bound over it).
-  find "$scratch" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+  empty_folder "$scratch"
   swift build --build-tests --scratch-path "$scratch"
 fi
 swift test --skip-build --scratch-path "$scratch" "$@"
