@@ -45,3 +45,14 @@ func anthropicErrorBody(status: Int, message: String, code: String) -> ByteBuffe
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
     return ByteBuffer(bytes: data)
 }
+
+/// The last event of a stream that cannot go on, framed for the client: Anthropic's `event: error` (its
+/// clients stop there and know no `[DONE]`), or OpenAI's `data:` error then `data: [DONE]`. `body` is the
+/// error object already in that shape. The leading blank lines end any half-written event, so this one
+/// parses on its own.
+func sseErrorEvent(_ body: ByteBuffer, shape: ErrorShape) -> ByteBuffer {
+    var out = ByteBuffer(string: shape == .anthropic ? "\n\nevent: error\ndata: " : "\n\ndata: ")
+    out.writeImmutableBuffer(body)
+    out.writeString(shape == .anthropic ? "\n\n" : "\n\ndata: [DONE]\n\n")
+    return out
+}

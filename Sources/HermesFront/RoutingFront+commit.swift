@@ -60,23 +60,15 @@ extension RoutingFront {
                                                                         "request_id": "\(record.id)"])
                 ticket?.release()
                 if isSSE {
-                    // The blank lines end any half-written event so the error event parses on its own.
                     let message = "the upstream (\(profile)) cut the stream (\(cut)) after \(bytes) bytes; not retried after the first byte"
                     let shuttingDown = cut == "shutting_down"
                     let text = shuttingDown ? "the daemon is shutting down" : message
                     let code = shuttingDown ? "shutting_down" : "stream_cut"
-                    var out: ByteBuffer
-                    if shape == .anthropic {
-                        // Anthropic's clients read an `error` event and stop; they know no `[DONE]`.
-                        out = ByteBuffer(string: "\n\nevent: error\ndata: ")
-                        out.writeImmutableBuffer(anthropicErrorBody(status: shuttingDown ? 503 : 502, message: text, code: code))
-                        out.writeString("\n\n")
-                    } else {
-                        out = ByteBuffer(string: "\n\ndata: ")
-                        out.writeImmutableBuffer(openAIErrorBody(
-                            message: text, type: shuttingDown ? "server_error" : "upstream_error", code: code))
-                        out.writeString("\n\ndata: [DONE]\n\n")
-                    }
+                    let out = sseErrorEvent(
+                        shape == .anthropic
+                            ? anthropicErrorBody(status: shuttingDown ? 503 : 502, message: text, code: code)
+                            : openAIErrorBody(message: text, type: shuttingDown ? "server_error" : "upstream_error", code: code),
+                        shape: shape)
                     if shuttingDown {
                         // This task is cancelled, and NIO refuses writes from a cancelled task: a task of
                         // its own sends the last event.

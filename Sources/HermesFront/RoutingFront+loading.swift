@@ -22,6 +22,8 @@ extension RoutingFront {
         headers[.hermesReason] = "loading"
         let front = self
         let runtime = self.runtime
+        // Read now: the body is written after the handler returned, outside its task-local values.
+        let shape = ErrorShape.current
         let body = ResponseBody { writer in
             let (events, feed) = AsyncStream.makeStream(of: LoadAnswer?.self)
             // nil is a tick, a value is the load's answer.
@@ -50,18 +52,17 @@ extension RoutingFront {
             var next = snapshot
             next.loads[profile] = answer ?? .failed("the load was abandoned")
             if case .ready(let status)? = answer { next.statuses[profile] = status }
-            let inner = await front.decideAndForward(routed, snapshot: next, frontWork: frontWork, keepAliveWhileLoading: false)
+            let inner = await ErrorShape.$current.withValue(shape) {
+                await front.decideAndForward(routed, snapshot: next, frontWork: frontWork, keepAliveWhileLoading: false)
+            }
             if inner.status == .ok {
                 try await inner.body.write(writer)
                 return
             }
-            // An error answer's body is one OpenAI error object: it becomes the SSE error event.
+            // An error answer's body is one error object in the client's shape: it becomes the SSE error event.
             let collected = CollectingWriter()
             try? await inner.body.write(collected)
-            var out = ByteBuffer(string: "data: ")
-            out.writeImmutableBuffer(collected.buffer)
-            out.writeString("\n\ndata: [DONE]\n\n")
-            try await writer.write(out)
+            try await writer.write(sseErrorEvent(collected.buffer, shape: shape))
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)

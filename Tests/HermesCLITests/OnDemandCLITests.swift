@@ -204,6 +204,12 @@ import Testing
         let error = lines.first { $0.hasPrefix("data: {") } ?? ""
         #expect(error.contains(#""error":{"#) && error.contains("no_memory") && error.contains("of GTT"), "\(cs.body)")
         #expect(lines.last == "data: [DONE]", "\(cs.body.suffix(200))")
+        // On the Anthropic path the same refusal is Anthropic's `event: error`, with no [DONE].
+        let ms = await Self.http("POST", d.front + "/v1/messages",
+                                 body: #"{"model":"c","max_tokens":4,"stream":true,"messages":[{"role":"user","content":"Say hi"}]}"#)
+        #expect(ms.status == 200, "\(ms.body)")
+        #expect(ms.body.contains("event: error\ndata: {") && ms.body.contains(#""type":"error""#) && ms.body.contains("no_memory"), "\(ms.body)")
+        #expect(!ms.body.contains("[DONE]"))
         #expect(try await d.phase("a") == "ready")
         #expect(d.events().contains(#""event":"refused","profile":"c","reason":"no_memory""#))
     }
