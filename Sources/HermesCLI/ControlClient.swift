@@ -60,7 +60,9 @@ struct ControlClient {
         env["HERMES_RUNTIME_STATE"] = paths.stateDirectory.path
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let child = try await Spawner.shared.spawn(path: exe, arguments: args, environment: env, outputFD: fd, detach: true)
-        let deadline = Date().addingTimeInterval(15)
+        // A daemon that is alive but slow to answer (a debug build on a loaded box) is waited for; one
+        // that exits is reported at once, so the limit only bounds a daemon that hangs.
+        let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if await isRunning() { return }
             if child.hasExited {
@@ -69,6 +71,6 @@ struct ControlClient {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw CLIError("the daemon did not answer on \(paths.controlSocket.path) within 15 s", hint: "see \(logPath)")
+        throw CLIError("the daemon did not answer on \(paths.controlSocket.path) within 60 s", hint: "see \(logPath)")
     }
 }

@@ -73,7 +73,7 @@ struct StartCommand: AsyncParsableCommand {
             return finish(status)
         }
 
-        let limit = timeout ?? settings.effectiveHealth.startupTimeout ?? 300
+        let limit = timeout ?? settings.effectiveHealth.startupTimeout
         let began = Date()
         var lastSaid = -1
         while true {

@@ -1,36 +1,5 @@
 import Foundation
 
-/// One OS thread that runs submitted jobs in order: where every librocm_smi call runs. Not a dispatch
-/// queue: the global dispatch pool has as many threads as cores, and when other code blocks them a
-/// queued job (or a timer) can wait for seconds; a probe must not depend on that.
-final class DedicatedThread: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var jobs: [@Sendable () -> Void] = []
-
-    init(name: String) {
-        let thread = Thread { [self] in loop() }
-        thread.name = name
-        thread.start()
-    }
-
-    func submit(_ job: @escaping @Sendable () -> Void) {
-        condition.lock()
-        jobs.append(job)
-        condition.signal()
-        condition.unlock()
-    }
-
-    private func loop() {
-        while true {
-            condition.lock()
-            while jobs.isEmpty { condition.wait() }
-            let job = jobs.removeFirst()
-            condition.unlock()
-            job()
-        }
-    }
-}
-
 /// Fires actions at their deadlines from its own OS thread, so a timeout fires even when the dispatch
 /// pool and the concurrency pool are busy.
 final class Watchdog: @unchecked Sendable {

@@ -1,4 +1,5 @@
 import CROCmSMI
+import HermesCore
 import Synchronization
 
 /// A librocm_smi session: `rsmi_init(0)` once (on the first sample), `rsmi_shut_down` on ``close()``.

@@ -1,4 +1,5 @@
 import CProcessSpawn
+import HermesCore
 import Foundation
 
 /// A child process we spawned: its pid, its process group, and an awaitable exit.
@@ -95,22 +96,9 @@ public final class Spawner: @unchecked Sendable {
         public var description: String { "cannot run \(path): \(String(cString: strerror(errno)))" }
     }
 
-    private let condition = NSCondition()
-    private var jobs: [() -> Void] = []
+    private let thread = DedicatedThread(name: "hermes-spawner")
 
-    private init() {
-        let thread = Thread { [self] in
-            while true {
-                condition.lock()
-                while jobs.isEmpty { condition.wait() }
-                let job = jobs.removeFirst()
-                condition.unlock()
-                job()
-            }
-        }
-        thread.name = "hermes-spawner"
-        thread.start()
-    }
+    private init() {}
 
     /// Spawns `path` in its own process group with a parent-death signal (or, with `detach`, in a new
     /// session that outlives us). stdout and stderr go to `outputFD` (closed by the caller afterwards).
@@ -118,8 +106,7 @@ public final class Spawner: @unchecked Sendable {
         async throws -> ChildProcess
     {
         let pid: Int32 = try await withCheckedThrowingContinuation { c in
-            condition.lock()
-            jobs.append {
+            thread.submit {
                 var argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
                 var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
                 defer {
@@ -130,8 +117,6 @@ public final class Spawner: @unchecked Sendable {
                 let pid = hermes_spawn(path, &argv, &envp, outputFD, detach ? 1 : 0, &err)
                 if pid < 0 { c.resume(throwing: SpawnError(path: path, errno: err)) } else { c.resume(returning: pid) }
             }
-            condition.signal()
-            condition.unlock()
         }
         return ChildProcess(pid: pid)
     }

@@ -10,8 +10,8 @@ extension ServerSupervisor {
 
     /// nil when healthy, else why not.
     nonisolated func probeHealth() async -> String? {
-        let timeout = health.timeout ?? 3
-        guard let r = await get("\(baseURL)\(health.path ?? "/health")", timeout: timeout) else {
+        let timeout = health.timeout
+        guard let r = await get("\(baseURL)\(health.path)", timeout: timeout) else {
             return "health check got no answer within \(timeout) s"
         }
         return r.status == 200 ? nil : "health answered \(r.status)"
@@ -20,7 +20,7 @@ extension ServerSupervisor {
     /// nil when a one-token generation answers 200, else why not.
     nonisolated func probeGeneration() async -> String? {
         let body = #"{"messages":[{"role":"user","content":"ping"}],"max_tokens":1,"temperature":0}"#
-        let timeout = max(health.timeout ?? 3, 30)
+        let timeout = max(health.timeout, 30)
         guard let r = await post("\(baseURL)/v1/chat/completions", body: body, timeout: timeout) else {
             return "a one-token generation got no answer within \(Int(timeout)) s"
         }

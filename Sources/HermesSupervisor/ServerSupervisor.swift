@@ -34,7 +34,7 @@ public actor ServerSupervisor {
     public let profile: Profile
     public let command: LlamaServerCommand
     let settings: LlamaServerSettings
-    let health: HealthSettings
+    let health: ResolvedHealth
     let sink: LogSink
     let paths: RuntimePaths
     let logSettings: LogSettings
@@ -80,7 +80,7 @@ public actor ServerSupervisor {
         l[metadataKey: "profile"] = "\(profile.name)"
         self.logger = l
         self.tracker = RestartTracker(settings: settings.effectiveRestart)
-        self.judge = HealthJudge(failures: health.failures ?? 3)
+        self.judge = HealthJudge(failures: health.failures)
         var first = ServerStatus(profile: profile.name, phase: .stopped, restarts: 0)
         first.host = command.host
         first.port = command.port
@@ -211,7 +211,7 @@ public actor ServerSupervisor {
                     cause = "\(why) before it was ready"
                 case .timedOut:
                     await c.terminate(grace: 3, clock: clock)
-                    cause = "llama-server was not ready after \(Int(health.startupTimeout ?? 300)) s"
+                    cause = "llama-server was not ready after \(Int(health.startupTimeout)) s"
                 case .stopped:
                     return
                 }
@@ -281,8 +281,8 @@ public actor ServerSupervisor {
 
     /// Polls `/health` every 20 ms (503 while loading is normal) so readiness is seen within ~20 ms.
     private func waitUntilReady(_ c: KeptServer) async -> Readiness {
-        let deadline = clock.now + (health.startupTimeout ?? 300)
-        let url = "\(baseURL)\(health.path ?? "/health")"
+        let deadline = clock.now + (health.startupTimeout)
+        let url = "\(baseURL)\(health.path)"
         while clock.now < deadline {
             if stopping { return .stopped }
             if !c.isRunning { return .exited(await c.waitForExit(clock: clock)) }
@@ -322,8 +322,8 @@ public actor ServerSupervisor {
     /// `/health` every `interval`, a one-token generation every `generation_interval`, and the front's
     /// failure reports; enough consecutive failures kill the server so the loop restarts it.
     private func livenessLoop(_ c: KeptServer) async -> String {
-        var nextHealth = clock.now + (health.interval ?? 5)
-        let genEvery = health.generationInterval ?? 60
+        var nextHealth = clock.now + (health.interval)
+        let genEvery = health.generationInterval
         var nextGeneration = clock.now + max(genEvery, 1)
         while !Task.isCancelled, c.isRunning {
             if let reason = pendingRestart {
@@ -331,7 +331,7 @@ public actor ServerSupervisor {
                 return await kill(c, wedged: reason)
             }
             if clock.now >= nextHealth {
-                nextHealth = clock.now + (health.interval ?? 5)
+                nextHealth = clock.now + (health.interval)
                 let failure = await probeHealth()
                 if failure == nil { await refreshSlots() }
                 if let reason = record(failure) { return await kill(c, wedged: reason) }

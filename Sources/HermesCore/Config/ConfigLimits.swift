@@ -49,7 +49,7 @@ public enum ConfigLimits {
                 check("\(p.name).health.generation_interval", h.generationInterval)
                 check("\(p.name).health.failures", h.failures, 1...100)
                 let r = s.effectiveRestart
-                for (i, b) in (r.backoff ?? []).enumerated() { check("\(p.name).restart.backoff[\(i)]", b) }
+                for (i, b) in r.backoff.enumerated() { check("\(p.name).restart.backoff[\(i)]", b) }
                 check("\(p.name).restart.window", r.window, restartWindow)
                 check("\(p.name).restart.max_restarts", r.maxRestarts, 0...1000)
             }

@@ -133,8 +133,8 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
     public var effectiveHost: String { host ?? "127.0.0.1" }
     public var effectiveOutputReserve: Int { outputReserve ?? 1024 }
     public var effectiveQueueWait: Double { queueWait ?? 0.25 }
-    public var effectiveHealth: HealthSettings { (health ?? HealthSettings()).withDefaults() }
-    public var effectiveRestart: RestartSettings { (restart ?? RestartSettings()).withDefaults() }
+    public var effectiveHealth: ResolvedHealth { (health ?? HealthSettings()).resolved }
+    public var effectiveRestart: ResolvedRestart { (restart ?? RestartSettings()).resolved }
 
     /// Fields set here win; unset ones come from `parent`. Env maps merge key by key.
     public func inheriting(from parent: LlamaServerSettings) -> LlamaServerSettings {
@@ -221,16 +221,23 @@ public struct HealthSettings: Sendable, Equatable, Codable {
         return m
     }
 
-    public func withDefaults() -> HealthSettings {
-        var m = self
-        m.path = path ?? "/health"
-        m.interval = interval ?? 5
-        m.timeout = timeout ?? 3
-        m.startupTimeout = startupTimeout ?? 300
-        m.failures = failures ?? 3
-        m.generationInterval = generationInterval ?? 60
-        return m
+    /// Every field set: the profile's value, else the default (written here and in
+    /// docs/configuration.md, nowhere else).
+    public var resolved: ResolvedHealth {
+        ResolvedHealth(path: path ?? "/health", interval: interval ?? 5, timeout: timeout ?? 3,
+                       startupTimeout: startupTimeout ?? 300, failures: failures ?? 3,
+                       generationInterval: generationInterval ?? 60)
     }
+}
+
+/// `HealthSettings` with its defaults applied: what the supervisor and the checks read.
+public struct ResolvedHealth: Sendable, Equatable {
+    public var path: String
+    public var interval: Double
+    public var timeout: Double
+    public var startupTimeout: Double
+    public var failures: Int
+    public var generationInterval: Double
 }
 
 /// When and how often a dead or wedged server is restarted.
@@ -255,14 +262,21 @@ public struct RestartSettings: Sendable, Equatable, Codable {
         return m
     }
 
-    public func withDefaults() -> RestartSettings {
-        var m = self
-        m.enabled = enabled ?? true
-        m.backoff = (backoff?.isEmpty == false) ? backoff : [1, 5, 15, 60]
-        m.maxRestarts = maxRestarts ?? 5
-        m.window = window ?? 600
-        return m
+    /// Every field set: the profile's value, else the default (written here and in
+    /// docs/configuration.md, nowhere else).
+    public var resolved: ResolvedRestart {
+        ResolvedRestart(enabled: enabled ?? true, backoff: (backoff?.isEmpty == false ? backoff : nil) ?? [1, 5, 15, 60],
+                        maxRestarts: maxRestarts ?? 5, window: window ?? 600)
     }
+}
+
+/// `RestartSettings` with its defaults applied: what `RestartTracker` reads.
+public struct ResolvedRestart: Sendable, Equatable {
+    public var enabled: Bool
+    /// Never empty.
+    public var backoff: [Double]
+    public var maxRestarts: Int
+    public var window: Double
 }
 
 /// An OpenAI-compatible remote (a cloud provider, or any server speaking `/v1/chat/completions`).

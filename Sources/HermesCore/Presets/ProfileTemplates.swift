@@ -73,6 +73,17 @@ context: 64000
 
 """#
 
+    /// What the two demo profiles share: the test model's server on CPU.
+    static let demoCPUServer = """
+threads: 2
+predict: 256
+gpu_layers: 0
+health:
+  startup_timeout: 60s
+  generation_interval: 30s
+
+"""
+
     /// `runtimes/demo-local.yaml` as the repository ships it.
     public static let demoLocal = #"""
 # Runs on any machine: the small gemma 3 270M test model on CPU (scripts/setup.sh puts it in the cache).
@@ -83,13 +94,7 @@ model: ${HERMES_RUNTIME_CACHE:-~/.cache/hermes-runtime}/models/gemma-3-270m-q4_k
 port: 8090
 context: 2048
 slots: 2
-threads: 2
-predict: 256
-gpu_layers: 0
-health:
-  startup_timeout: 60s
-  generation_interval: 30s
-burst: demo-burst
+\#(demoCPUServer)burst: demo-burst
 output_reserve: 256
 
 """#
@@ -104,13 +109,7 @@ model: ${HERMES_RUNTIME_CACHE:-~/.cache/hermes-runtime}/models/gemma-3-270m-q4_k
 port: 8091
 context: 8192
 slots: 1
-threads: 2
-predict: 256
-gpu_layers: 0
-health:
-  startup_timeout: 60s
-  generation_interval: 30s
-
+\#(demoCPUServer)
 """#
 
     /// Profile name -> text.

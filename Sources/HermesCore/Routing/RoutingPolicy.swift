@@ -179,27 +179,13 @@ public struct RoutingPolicy: Sendable {
                 steps.append("\(current) is remote (kind openai)")
                 return decision
             }
-            if let why = mismatch(profile, ctx) {
-                let reason: BurstReason = why == .api ? .api : .vision
-                let detail = why == .api ? "\(current) does not speak \(ctx.api.rawValue) (apis: \(profile.apis.map(\.rawValue).joined(separator: ", ")))"
-                    : "the request carries an image and \(current) cannot see (no mmproj or vision: true)"
-                guard let next = settings.burst.flatMap({ burstTarget($0, ctx, visited: visited, skipped: &decision.skipped) }),
-                    decision.hops.count < Self.maxHops
-                else {
-                    decision.outcome = .unavailable(profile: current, reason: reason)
-                    decision.reason = reason.rawValue
-                    steps.append(detail + " and no burst profile can take it")
-                    return decision
-                }
-                decision.hops.append(BurstHop(from: current, to: next, reason: reason, detail: detail))
-                decision.reason = reason.rawValue
-                steps.append(detail + ": burst to \(next) (\(reason.rawValue))")
-                visited.insert(next)
-                current = next
-                continue
-            }
             var burst: (BurstReason, String)?
-            if let load = Self.onDemandState(settings: settings, status: snapshot.statuses[current], answer: snapshot.loads[current]) {
+            if let why = mismatch(profile, ctx) {
+                // A server that cannot take the request at all bursts before any load or local check.
+                burst = why == .api
+                    ? (.api, "\(current) does not speak \(ctx.api.rawValue) (apis: \(profile.apis.map(\.rawValue).joined(separator: ", ")))")
+                    : (.vision, "the request carries an image and \(current) cannot see (no mmproj or vision: true)")
+            } else if let load = Self.onDemandState(settings: settings, status: snapshot.statuses[current], answer: snapshot.loads[current]) {
                 switch load {
                 case .ask(let wait):
                     decision.outcome = .needsLoad(profile: current, wait: wait)
@@ -260,7 +246,7 @@ public struct RoutingPolicy: Sendable {
             guard let next = settings.burst.flatMap({ burstTarget($0, ctx, visited: visited, skipped: &decision.skipped) }),
                 decision.hops.count < Self.maxHops
             else {
-                if [.localDown, .loading, .noMemory].contains(reason) {
+                if [.api, .vision, .localDown, .loading, .noMemory].contains(reason) {
                     decision.outcome = .unavailable(profile: current, reason: reason)
                     decision.detail = detail
                     decision.reason = reason.rawValue

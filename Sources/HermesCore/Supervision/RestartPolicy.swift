@@ -13,7 +13,7 @@ public struct RestartTracker: Sendable, Equatable {
         case giveUp(reason: String)
     }
 
-    public let settings: RestartSettings
+    public let settings: ResolvedRestart
     /// Times of restarts still inside the window.
     public private(set) var recent: [Double] = []
     /// Restarts since the profile was started, for `status`.
@@ -23,9 +23,13 @@ public struct RestartTracker: Sendable, Equatable {
 
     /// `restoring` carries the restart count of a server adopted from an earlier daemon, so `status`
     /// keeps counting where the other daemon left off.
-    public init(settings: RestartSettings, restoring total: Int = 0) {
-        self.settings = settings.withDefaults()
+    public init(settings: ResolvedRestart, restoring total: Int = 0) {
+        self.settings = settings
         self.total = max(0, total)
+    }
+
+    public init(settings: RestartSettings, restoring total: Int = 0) {
+        self.init(settings: settings.resolved, restoring: total)
     }
 
     /// The server became ready at `now`.
@@ -35,16 +39,16 @@ public struct RestartTracker: Sendable, Equatable {
 
     /// The server died or was judged wedged at `now`. `cause` goes into the give-up reason.
     public mutating func failed(at now: Double, cause: String) -> Decision {
-        let window = settings.window ?? 600
+        let window = settings.window
         if let since = readySince, now - since >= window { recent.removeAll() }
         readySince = nil
         recent.removeAll { now - $0 > window }
-        guard settings.enabled ?? true else { return .giveUp(reason: "\(cause); restarts are disabled for this profile") }
-        let budget = settings.maxRestarts ?? 5
+        guard settings.enabled else { return .giveUp(reason: "\(cause); restarts are disabled for this profile") }
+        let budget = settings.maxRestarts
         if recent.count >= budget {
             return .giveUp(reason: "\(cause); gave up after \(recent.count) restarts within \(Int(window)) s")
         }
-        let backoff = settings.backoff ?? [1, 5, 15, 60]
+        let backoff = settings.backoff
         let delay = backoff.isEmpty ? 0 : backoff[min(recent.count, backoff.count - 1)]
         recent.append(now)
         total += 1

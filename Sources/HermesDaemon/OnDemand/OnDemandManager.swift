@@ -90,7 +90,7 @@ actor OnDemandManager {
             return await self.admitAndStart(profile, settings)
         }
         admissionTail = Task { _ = await admitted.value }
-        let timeout = settings.effectiveHealth.startupTimeout ?? 300
+        let timeout = settings.effectiveHealth.startupTimeout
         let done = Task { () -> LoadAnswer in
             let answer: LoadAnswer
             if let refused = await admitted.value { answer = refused } else { answer = await self.waitReady(name, timeout: timeout) }
