@@ -10,7 +10,8 @@ and Debian's chromium (scripts/setup-system.sh installs it).
 
 STEPS is a list; each step is one of
     {"navigate": URL}
-    {"eval": JS}                         its value (promises awaited) goes to the output
+    {"eval": JS, "timeout": SECONDS}     its value (promises awaited, up to SECONDS, 60 by default) goes
+                                         to the output
     {"wait": JS, "timeout": SECONDS}     until JS is truthy; fails with the page's text if it never is
     {"screenshot": FILE}                 a PNG of the viewport
 and the output is {"ok": bool, "results": [{"step": i, "value": ..., "ms": ...}], "error": ...}.
@@ -117,7 +118,7 @@ def run(steps):
             if "navigate" in step:
                 b.call("Page.navigate", {"url": step["navigate"]})
             elif "eval" in step:
-                value = b.evaluate(step["eval"])
+                value = b.evaluate(step["eval"], timeout=float(step.get("timeout", 60)))
             elif "wait" in step:
                 deadline = start + float(step.get("timeout", 30))
                 while True:

@@ -58,7 +58,7 @@ import Testing
             profiles: ["demo": try TestEnvironment.demoProfile(port: serverPort, context: 2048, slots: 2)],
             runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\n  aliases:\n    local: demo\n")
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         let started = try await cli.run(["start", "demo"])
         #expect(started.status == 0, "\(started.output)")
 
@@ -111,7 +111,7 @@ import Testing
             profiles: ["demo": try TestEnvironment.demoProfile(port: TestEnvironment.freePort())],
             runtime: "front:\n  listen: 127.0.0.1:\(taken)\n  default: demo\n")
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         let started = try await cli.run(["start", "demo"])
         #expect(started.status == 0, "\(started.output)")
         #expect(await TestEnvironment.eventually(timeout: 10) {
@@ -127,7 +127,7 @@ import Testing
             profiles: ["demo": try TestEnvironment.demoProfile(port: TestEnvironment.freePort(), context: 2048, slots: 2)],
             runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\n")
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         #expect(try await cli.run(["start", "demo"]).status == 0)
         let models = "http://127.0.0.1:\(frontPort)/v1/models"
         let runtimeFile = root.appendingPathComponent("runtime.yaml")
@@ -185,7 +185,7 @@ import Testing
             "huge": try TestEnvironment.demoProfile(port: TestEnvironment.freePort(), context: 16_777_216),
         ])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         let r = try await cli.run(["start", "huge"], timeout: 60)
         #expect(r.status != 0)
         #expect(r.output.contains("the model does not fit: needs"), "\(r.output)")
@@ -210,7 +210,7 @@ import Testing
             """,
         ])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         let r = try await cli.run(["start", "apu"], launcher: [script, "--vram-total", "512M", "--vram-used", "96M",
                                                         "--gtt-total", "2G", "--gtt-used", "1900M", "--"], timeout: 60)
         #expect(r.status != 0, "\(r.output)")
@@ -240,7 +240,7 @@ import Testing
         let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: TestEnvironment.freePort())])
         var cli = try CLIRunner(configRoot: root)
         cli.environment["HERMES_RUNTIME_SYSFS_ROOT"] = tree.path
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         #expect(try await cli.run(["start", "demo"]).status == 0)
         let servers = try await #require(try statusJSON(cli)["servers"] as? [[String: Any]])
         let pid = try #require((servers.first { $0["profile"] as? String == "demo" }?["pid"] as? NSNumber)?.int32Value)

@@ -45,7 +45,7 @@ import Testing
         ], runtime: "front:\n  listen: 127.0.0.1:\(TestEnvironment.freePort())\n  default: demo\n")
         let secret = "doctor-secret-value-1234"
         let (cli, _) = try isolatedCLI(root: root, extraEnvironment: ["HERMES_DOCTOR_TEST_API_KEY": secret])
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
 
         let text = try await cli.run(["doctor"])
         #expect(text.status == 0, "\(text.output)")

@@ -52,7 +52,7 @@ import Testing
             ],
             runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\n")
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         let started = try await cli.run(["start", "demo"])
         #expect(started.status == 0, "\(started.output)")
 
@@ -63,7 +63,9 @@ import Testing
             #expect(refused.status != 0, "\(refused.output)")
             #expect(refused.output.contains("the model file cannot be used"), "\(refused.output)")
             #expect(refused.output.contains(reason), "\(refused.output)")
-            #expect(clock.now - begin < .seconds(10), "refused in \(clock.now - begin)")
+            // The reason is the reader's up-front check, not its 10 s time cap: a wedged read would end in
+            // that cap's message (or this run's 30 s timeout), never in these words.
+            print("\(profile) refused in \(clock.now - begin)")
             // The daemon kept serving: its front answers and `status` reports the refusal.
             let health = await get("http://127.0.0.1:\(frontPort)/health")
             #expect(health.status == 200, "\(health)")

@@ -111,7 +111,7 @@ import Testing
         }
 
         func stop() {
-            _ = try? cli.runBlocking(["daemon", "stop"])
+            cli.shutDown()
             if process.isRunning { process.terminate() }
         }
 

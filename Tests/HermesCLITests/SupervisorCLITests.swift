@@ -28,7 +28,7 @@ import Testing
         let port = TestEnvironment.freePort()
         let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: port, context: 2048, slots: 2)])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
 
         let started = try await cli.run(["start", "demo"])
         print(started.output)
@@ -67,7 +67,7 @@ import Testing
         let port = TestEnvironment.freePort()
         let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: port)])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         #expect(try await cli.run(["start", "demo"]).status == 0)
         let first = try await #require(try server(cli, "demo").pid)
 
@@ -102,7 +102,7 @@ import Testing
             "busy": try TestEnvironment.demoProfile(port: busy),
         ])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
 
         let flags = try await cli.run(["start", "flags"], timeout: 30)
         #expect(flags.status != 0)
@@ -180,7 +180,7 @@ final class ResultBox: @unchecked Sendable {
             .replacingOccurrences(of: "  interval: 1s", with: "  interval: 500ms\n  timeout: 500ms\n  failures: 2")
         let root = try TestEnvironment.configRoot(profiles: ["demo": profile])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         #expect(try await cli.run(["start", "demo"]).status == 0)
         let status = { () async throws -> SupervisorCLITests.Status.Server in try await SupervisorCLITests().server(cli, "demo") }
         let first = try #require(try await status().pid)
@@ -205,7 +205,7 @@ final class ResultBox: @unchecked Sendable {
             .replacingOccurrences(of: "  interval: 1s", with: "  interval: 2s\n  timeout: 500ms\n  failures: 3")
         let root = try TestEnvironment.configRoot(profiles: ["demo": profile])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         #expect(try await cli.run(["start", "demo"]).status == 0)
         let status = { () async throws -> SupervisorCLITests.Status.Server in try await SupervisorCLITests().server(cli, "demo") }
         let pid = try #require(try await status().pid)

@@ -84,7 +84,7 @@ import Testing
                        "b": try TestEnvironment.demoProfile(port: portB, context: 2048, slots: 2)],
             runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: a\n")
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         #expect(try await cli.run(["start", "a"]).status == 0)
         #expect(try await cli.run(["start", "b"]).status == 0)
         let before = try await status(cli)
@@ -142,7 +142,7 @@ import Testing
         let port = TestEnvironment.freePort()
         let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: port)])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         #expect(try await cli.run(["start", "demo"]).status == 0)
         let s = try await server(cli, "demo")
         let pid = try #require(s.pid), keeper = try #require(s.keeperPid)
@@ -163,7 +163,7 @@ import Testing
             profiles: ["demo": try TestEnvironment.demoProfile(port: port, context: 2048, slots: 2)],
             runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\n")
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         #expect(try await cli.run(["start", "demo"]).status == 0)
         let before = try await status(cli)
         let s = try #require(before.servers.first)
@@ -197,7 +197,7 @@ import Testing
         let port = TestEnvironment.freePort()
         let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: port)])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         #expect(try await cli.run(["start", "demo"]).status == 0)
         for i in 0..<10 {
             // A request leaves the port's connections in TIME_WAIT, as the daemon's probes do.
@@ -214,7 +214,7 @@ import Testing
         let port = TestEnvironment.freePort()
         let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: port)])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         #expect(try await cli.run(["start", "demo"]).status == 0)
         let s = try await status(cli)
         let guardPid = try #require(s.daemon?.guardPid), daemonPid = try #require(s.daemon?.pid)
@@ -233,7 +233,7 @@ import Testing
             .replacingOccurrences(of: "  backoff: [0.2]", with: "  backoff: [0.5]\n  max_restarts: 60")
         let root = try TestEnvironment.configRoot(profiles: ["demo": profile])
         let cli = try CLIRunner(configRoot: root)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         // As systemd runs it: in the foreground, the profile named on the command line.
         let serve = Process()
         serve.executableURL = URL(fileURLWithPath: cli.binary)
@@ -264,14 +264,14 @@ import Testing
             runtime: "front:\n  listen: 127.0.0.1:\(frontPort)\n  default: demo\ndaemon:\n  drain_timeout: \(seconds)\n")
         let cli = try CLIRunner(configRoot: root)
         let started = try await cli.run(["start", "demo"])
-        if started.status != 0 { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        if started.status != 0 { cli.shutDown() }
         try #require(started.status == 0, "\(started.output)")
         return (cli, frontPort)
     }
 
     @Test func daemonStopReturnsWithinTheDrainLimitAndTellsTheTruth() async throws {
         let (cli, frontPort) = try await startedWithDrainLimit(2)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         let pid = try #require(try await server(cli, "demo").pid)
         let client = stream(port: frontPort)
         try await Task.sleep(for: .milliseconds(500))
@@ -290,7 +290,7 @@ import Testing
 
     @Test func aStreamStillGoingAtTheDrainLimitEndsWithAShuttingDownErrorEvent() async throws {
         let (cli, frontPort) = try await startedWithDrainLimit(1)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("drain-\(UUID().uuidString).sse")
         defer { try? FileManager.default.removeItem(at: out) }
         // Far more tokens than the test model makes in the 1 s drain limit.
@@ -316,7 +316,7 @@ import Testing
 
     @Test func daemonStopSaysWhatStillRunsWhenItRunsOutOfTime() async throws {
         let (cli, frontPort) = try await startedWithDrainLimit(8)
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         let pid = try #require(try await server(cli, "demo").pid)
         let client = stream(port: frontPort)
         try await Task.sleep(for: .milliseconds(500))
@@ -344,7 +344,7 @@ import Testing
         var cli = try CLIRunner(configRoot: root)
         cli.environment["TEST_FRONT_KEY"] = "front-secret-1"
         cli.environment["OPENAI_API_KEY"] = "remote-secret-2"
-        defer { _ = try? cli.runBlocking(["daemon", "stop"]) }
+        defer { cli.shutDown() }
         // The daemon is started by a command running with umask 000.
         let started = try await cli.run(["start", "demo"], launcher: ["/bin/sh", "-c", "umask 000; exec \"$0\" \"$@\""])
         #expect(started.status == 0, "\(started.output)")

@@ -25,6 +25,14 @@ public struct CLIRunner: Sendable {
 
     public var stateDirectory: URL { configRoot.appendingPathComponent("state") }
 
+    /// The end of every test that started a daemon, whether it passed or not: `daemon stop`, then
+    /// SIGKILL to whatever still names this config root (a guard, worker or keeper that a failed or
+    /// timed-out stop left behind; a keeper's llama-server dies with it), so nothing outlives the test.
+    public func shutDown() {
+        _ = try? runBlocking(["daemon", "stop"])
+        TestEnvironment.killProcesses(mentioning: configRoot.path)
+    }
+
     /// Runs `hermes-runtime ARGS`, bounded by `timeout` seconds (then killed and reported as status -1).
     /// `launcher` runs it through another command first, e.g. `[simulate-gfx1151.sh, --gtt-total, 1G, --]`.
     ///
@@ -95,6 +103,19 @@ extension TestEnvironment {
         else { return false }
         let state = stat[stat.index(close, offsetBy: 2)]
         return state != "Z" && state != "X"
+    }
+
+    /// SIGKILL to every process (not this one) whose command line mentions `text`, then waits until they
+    /// are gone. Cleanup for tests: a daemon's guard and worker name their config root, a keeper its state
+    /// directory.
+    public static func killProcesses(mentioning text: String) {
+        let me = getpid()
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }.filter { pid in
+            guard pid != me, let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: raw.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).contains(text)
+        }
+        for pid in pids { kill(pid, SIGKILL) }
+        _ = eventuallyBlocking(timeout: 10) { pids.allSatisfy { !isAlive($0) } }
     }
 
     /// Waits up to `timeout` seconds for `condition`, sleeping without holding a thread.
