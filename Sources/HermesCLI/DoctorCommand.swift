@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HermesCore
+import HermesGPU
 
 /// `hermes-runtime doctor [PROFILE] [--json]`: one line per check (ok / warn / fail) with a fix; exit 1
 /// when anything failed. The checks are HermesCore's (`Doctor`); DoctorProbes looks at the machine.
@@ -40,7 +41,8 @@ struct DoctorCommand: AsyncParsableCommand {
         let only = try profile.map { try config.requireProfile($0, paths: paths).name }
         let needsGPU = Doctor.selection(config, only: only).contains { config.profiles[$0]?.isLocal == true }
         let probes = await DoctorProbes.make(paths: paths, override: llamaServer, environment: env, needsGPU: needsGPU, timeout: timeout)
-        let report = await Doctor.run(config: config, diagnostics: diagnostics, paths: paths, only: only, environment: env, facts: probes)
+        var report = await Doctor.run(config: config, diagnostics: diagnostics, paths: paths, only: only, environment: env, facts: probes)
+        if needsGPU { report.checks.append(Self.gpuLibrary) }
 
         if global.json {
             struct Out: Encodable {
@@ -55,5 +57,16 @@ struct DoctorCommand: AsyncParsableCommand {
             print(report.summary)
         }
         if report.failed { throw ExitCode(1) }
+    }
+
+    /// Which GPU source the daemon will read, and why: librocm_smi64 loaded at run time, or sysfs.
+    static var gpuLibrary: DoctorCheck {
+        switch GPUMonitor.libraryStatus {
+        case .success(let found):
+            return DoctorCheck(.ok, "gpu", "rocm_smi: \(found)")
+        case .failure(let why):
+            return DoctorCheck(.warn, "gpu", "rocm_smi: \(why.message); GPU memory is read from amdgpu's sysfs files instead",
+                               fix: why.hint)
+        }
     }
 }

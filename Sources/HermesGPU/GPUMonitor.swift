@@ -41,7 +41,9 @@ public final class GPUMonitor: Sendable {
         let available = SystemMemory.availableBytes(meminfoPath: meminfoPath)
         switch preference {
         case .sysfs:
-            return GPUReport(source: .sysfs, sample: sysfs.sample(), systemMemoryAvailableBytes: available).naming(profiles)
+            var r = GPUReport(source: .sysfs, sample: sysfs.sample(), systemMemoryAvailableBytes: available).naming(profiles)
+            r.sourceDetail = "sysfs at \(sysfs.root) (asked for alone)"
+            return r
         case .rocmSMI:
             let sample: GPUSample
             do {
@@ -50,13 +52,13 @@ public final class GPUMonitor: Sendable {
                 // No GPU is an answer, not a failure.
                 return .noDevice(reason: error.message, systemMemoryAvailableBytes: available)
             }
-            return GPUReport(source: .rocmSMI, sample: sample, systemMemoryAvailableBytes: available).naming(profiles)
+            return Self.viaLibrary(GPUReport(source: .rocmSMI, sample: sample, systemMemoryAvailableBytes: available).naming(profiles))
         case .auto:
             var notes: [String] = []
             do {
                 let sample = try await library.sample()
                 if !sample.devices.isEmpty {
-                    return GPUReport(source: .rocmSMI, sample: sample, systemMemoryAvailableBytes: available).naming(profiles)
+                    return Self.viaLibrary(GPUReport(source: .rocmSMI, sample: sample, systemMemoryAvailableBytes: available).naming(profiles))
                 }
                 notes.append("rocm_smi: " + (sample.reason ?? "no device"))
             } catch {
@@ -64,9 +66,22 @@ public final class GPUMonitor: Sendable {
             }
             let sample = sysfs.sample()
             if !sample.devices.isEmpty { notes.append("read from sysfs instead") }
-            return GPUReport(source: .sysfs, sample: sample, systemMemoryAvailableBytes: available, notes: notes)
-                .naming(profiles)
+            var r = GPUReport(source: .sysfs, sample: sample, systemMemoryAvailableBytes: available, notes: notes).naming(profiles)
+            r.sourceDetail = "sysfs, because " + (notes.first ?? "rocm_smi did not answer")
+            return r
         }
+    }
+
+    /// The rocm_smi library's file and how it was found, on a report it answered.
+    static func viaLibrary(_ report: GPUReport) -> GPUReport {
+        var r = report
+        if case .success(let lib) = ROCmSMILibrary.shared { r.sourceDetail = "rocm_smi, \(lib.path) (\(lib.why))" }
+        return r
+    }
+
+    /// How this process finds librocm_smi64, or why it cannot: for `doctor`.
+    public static var libraryStatus: Result<String, GPUProbeError> {
+        ROCmSMILibrary.shared.map { "\($0.path) (\($0.why))" }
     }
 
     /// The supervisor's pre-flight question: which pool a model goes to and how many bytes it can take.

@@ -24,6 +24,7 @@ extension GPUReport {
                                      p.devices.map(String.init).joined(separator: ",")], widths: [-8, -24, 12, -8]))
             }
         }
+        if let sourceDetail { out.append("source: " + sourceDetail) }
         if verbose { out += notes.map { "note: \($0)" } }
         return out.joined(separator: "\n")
     }

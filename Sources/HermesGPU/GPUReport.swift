@@ -147,6 +147,9 @@ public struct GPUReport: Codable, Sendable, Equatable {
     public var reason: String?
     /// What else a person may want to know (a source that failed before the fallback answered, ...).
     public var notes: [String]
+    /// Which source answered and why that one, for a person: the rocm_smi library's file and how it
+    /// was found, or why sysfs answered instead.
+    public var sourceDetail: String?
     /// `MemAvailable` from `/proc/meminfo`: on an APU, GTT is system RAM, so this bounds what a model
     /// placed in GTT can really get.
     public var systemMemoryAvailableBytes: UInt64?

@@ -57,16 +57,17 @@ public final class ROCmSMISession: Sendable {
 
     /// Reads every device and process (initializing the library first if needed).
     public func sample() async throws(GPUProbeError) -> GPUSample {
+        let lib = try ROCmSMILibrary.shared.get()
         let first = !isInitialized
         return try await run(first ? "rsmi_init" : "a probe") { [self] in
             if !self.isInitialized {
-                let status = rsmi_init(0)
+                let status = lib.rsmi_init(0)
                 guard status == RSMI_STATUS_SUCCESS else {
                     return .failure(ROCmSMIStatus.initError(status))
                 }
                 self.state.withLock { $0.initialized = true }
             }
-            return ROCmSMIReader.read()
+            return ROCmSMIReader.read(lib)
         }
     }
 
@@ -77,9 +78,9 @@ public final class ROCmSMISession: Sendable {
             defer { s.closed = true }
             return s.initialized && !s.closed
         }
-        guard needed else { return }
+        guard needed, case .success(let lib) = ROCmSMILibrary.shared else { return }
         _ = try? await run("rsmi_shut_down", allowClosed: true) { [self] in
-            _ = rsmi_shut_down()
+            _ = lib.rsmi_shut_down()
             self.state.withLock { $0.initialized = false }
             return .success(())
         }
@@ -195,7 +196,9 @@ enum ROCmSMIStatus {
     /// The library's own sentence for a status, without the name it sometimes repeats in front.
     static func text(_ status: rsmi_status_t) -> String {
         var pointer: UnsafePointer<CChar>?
-        guard rsmi_status_string(status, &pointer) == RSMI_STATUS_SUCCESS, let pointer else { return "no description" }
+        guard case .success(let lib) = ROCmSMILibrary.shared,
+            lib.rsmi_status_string(status, &pointer) == RSMI_STATUS_SUCCESS, let pointer
+        else { return "no description" }
         var text = String(cString: pointer)
         let prefix = name(status) + ": "
         if text.hasPrefix(prefix) { text.removeFirst(prefix.count) }
@@ -242,22 +245,22 @@ enum ROCmSMIStatus {
 
 /// The library calls of one probe. Runs only on the session's queue.
 enum ROCmSMIReader {
-    static func read() -> Result<GPUSample, GPUProbeError> {
+    static func read(_ lib: ROCmSMILibrary) -> Result<GPUSample, GPUProbeError> {
         var count: UInt32 = 0
-        let status = rsmi_num_monitor_devices(&count)
+        let status = lib.rsmi_num_monitor_devices(&count)
         guard status == RSMI_STATUS_SUCCESS else {
             return .failure(ROCmSMIStatus.callError("rsmi_num_monitor_devices", status))
         }
         guard count > 0 else {
             return .success(GPUSample(devices: [], reason: "no AMD GPU: rocm_smi found no device"))
         }
-        let devices = (0..<count).map(readDevice)
+        let devices = (0..<count).map { readDevice($0, lib) }
         var notes: [String] = []
-        let processes = readProcesses(deviceCount: count, notes: &notes)
+        let processes = readProcesses(deviceCount: count, lib, notes: &notes)
         return .success(GPUSample(devices: devices, processes: processes, notes: notes))
     }
 
-    static func readDevice(_ i: UInt32) -> GPUSample.Device {
+    static func readDevice(_ i: UInt32, _ lib: ROCmSMILibrary) -> GPUSample.Device {
         var d = GPUSample.Device(index: Int(i))
         func check(_ call: String, _ status: rsmi_status_t, optional: Bool = false) -> Bool {
             if status == RSMI_STATUS_SUCCESS { return true }
@@ -269,21 +272,21 @@ enum ROCmSMIReader {
         }
 
         var nameBuffer = [CChar](repeating: 0, count: 256)
-        if check("rsmi_dev_name_get", rsmi_dev_name_get(i, &nameBuffer, nameBuffer.count), optional: true) {
+        if check("rsmi_dev_name_get", lib.rsmi_dev_name_get(i, &nameBuffer, nameBuffer.count), optional: true) {
             let name = String(decoding: nameBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             // Without a product_name file or a pci.ids entry the library answers with the vendor id
             // ("0x1002"): not a name.
             if !name.isEmpty && !name.hasPrefix("0x") { d.name = name }
         }
         var id: UInt16 = 0
-        if check("rsmi_dev_id_get", rsmi_dev_id_get(i, &id)) { d.deviceID = id }
+        if check("rsmi_dev_id_get", lib.rsmi_dev_id_get(i, &id)) { d.deviceID = id }
         var bdfid: UInt64 = 0
-        if check("rsmi_dev_pci_id_get", rsmi_dev_pci_id_get(i, &bdfid)) { d.pciAddress = PCIAddress.format(bdfid: bdfid) }
+        if check("rsmi_dev_pci_id_get", lib.rsmi_dev_pci_id_get(i, &bdfid)) { d.pciAddress = PCIAddress.format(bdfid: bdfid) }
 
         func memory(_ type: rsmi_memory_type_t, _ label: String, optional: Bool = false) -> (UInt64?, UInt64?) {
             var total: UInt64 = 0, used: UInt64 = 0
-            let t = check("rsmi_dev_memory_total_get(\(label))", rsmi_dev_memory_total_get(i, type, &total), optional: optional)
-            let u = check("rsmi_dev_memory_usage_get(\(label))", rsmi_dev_memory_usage_get(i, type, &used), optional: optional)
+            let t = check("rsmi_dev_memory_total_get(\(label))", lib.rsmi_dev_memory_total_get(i, type, &total), optional: optional)
+            let u = check("rsmi_dev_memory_usage_get(\(label))", lib.rsmi_dev_memory_usage_get(i, type, &used), optional: optional)
             return (t ? total : nil, u ? used : nil)
         }
         (d.vramTotal, d.vramUsed) = memory(RSMI_MEM_TYPE_VRAM, "VRAM")
@@ -291,12 +294,12 @@ enum ROCmSMIReader {
         (d.gttTotal, d.gttUsed) = memory(RSMI_MEM_TYPE_GTT, "GTT")
 
         var busy: UInt32 = 0
-        if check("rsmi_dev_busy_percent_get", rsmi_dev_busy_percent_get(i, &busy), optional: true) {
+        if check("rsmi_dev_busy_percent_get", lib.rsmi_dev_busy_percent_get(i, &busy), optional: true) {
             d.busyPercent = Int(min(busy, 100))
         }
         var milli: Int64 = 0
         if check("rsmi_dev_temp_metric_get(edge)",
-                 rsmi_dev_temp_metric_get(i, RSMI_TEMP_TYPE_EDGE.rawValue, RSMI_TEMP_CURRENT, &milli), optional: true) {
+                 lib.rsmi_dev_temp_metric_get(i, RSMI_TEMP_TYPE_EDGE.rawValue, RSMI_TEMP_CURRENT, &milli), optional: true) {
             d.edgeTemperatureCelsius = Double(milli) / 1000
         }
         return d
@@ -304,9 +307,9 @@ enum ROCmSMIReader {
 
     /// KFD processes: the list gives pids only (5.2.3 leaves `vram_usage` empty there), so each pid is
     /// asked for its use and its devices.
-    static func readProcesses(deviceCount: UInt32, notes: inout [String]) -> [GPUProcess] {
+    static func readProcesses(deviceCount: UInt32, _ lib: ROCmSMILibrary, notes: inout [String]) -> [GPUProcess] {
         var found: UInt32 = 0
-        var status = rsmi_compute_process_info_get(nil, &found)
+        var status = lib.rsmi_compute_process_info_get(nil, &found)
         guard status == RSMI_STATUS_SUCCESS else {
             notes.append("processes: " + ROCmSMIStatus.describe("rsmi_compute_process_info_get", status))
             return []
@@ -315,7 +318,7 @@ enum ROCmSMIReader {
         // Room for a few that start between the two calls.
         var infos = [rsmi_process_info_t](repeating: rsmi_process_info_t(), count: Int(found) + 8)
         var written = UInt32(infos.count)
-        status = rsmi_compute_process_info_get(&infos, &written)
+        status = lib.rsmi_compute_process_info_get(&infos, &written)
         guard status == RSMI_STATUS_SUCCESS || status == RSMI_STATUS_INSUFFICIENT_SIZE else {
             notes.append("processes: " + ROCmSMIStatus.describe("rsmi_compute_process_info_get", status))
             return []
@@ -324,7 +327,7 @@ enum ROCmSMIReader {
         for info in infos.prefix(Int(min(written, UInt32(infos.count)))) {
             let pid = info.process_id
             var detail = rsmi_process_info_t()
-            status = rsmi_compute_process_info_by_pid_get(pid, &detail)
+            status = lib.rsmi_compute_process_info_by_pid_get(pid, &detail)
             if status == RSMI_STATUS_NOT_FOUND { continue }  // exited meanwhile
             guard status == RSMI_STATUS_SUCCESS else {
                 notes.append("pid \(pid): " + ROCmSMIStatus.describe("rsmi_compute_process_info_by_pid_get", status))
@@ -333,7 +336,7 @@ enum ROCmSMIReader {
             var indices = [UInt32](repeating: 0, count: Int(max(deviceCount, 1)))
             var n = UInt32(indices.count)
             var devices: [Int] = []
-            if rsmi_compute_process_gpus_get(pid, &indices, &n) == RSMI_STATUS_SUCCESS {
+            if lib.rsmi_compute_process_gpus_get(pid, &indices, &n) == RSMI_STATUS_SUCCESS {
                 devices = indices.prefix(Int(min(n, UInt32(indices.count)))).map(Int.init).sorted()
             } else if deviceCount == 1 {
                 devices = [0]
