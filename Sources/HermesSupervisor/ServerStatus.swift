@@ -41,7 +41,9 @@ public struct ServerStatus: Sendable, Codable, Equatable {
     }
 
     public var runtimeStatus: LocalRuntimeStatus {
-        LocalRuntimeStatus(phase: phase, baseURL: baseURL, slotsTotal: slotsTotal, contextPerSlot: contextPerSlot, slotsBusy: slotsBusy)
+        var r = LocalRuntimeStatus(phase: phase, baseURL: baseURL, slotsTotal: slotsTotal, contextPerSlot: contextPerSlot, slotsBusy: slotsBusy)
+        r.pid = pid
+        return r
     }
 }
 

@@ -40,6 +40,11 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     let clock: any SupervisorClock
     /// Set by `daemon restart`: this daemon leaves the servers to the next one instead of stopping them.
     private var handingOff = false
+    /// Warm prompt caches: saved before a warm-cache server stops (`attach(warm:)`).
+    public private(set) var warm: WarmCaches?
+
+    /// Turns on saving before stops for `warm_cache` profiles (the daemon's builder).
+    public func attach(warm: WarmCaches) { self.warm = warm }
 
     public init(config: HermesConfig, planner: CommandPlanner, http: HTTPClient = .shared, fitCheck: FitCheck? = nil,
                 keeper: KeeperLaunch, clock: any SupervisorClock = SystemSupervisorClock(), logger: Logger) {
@@ -97,6 +102,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
             let command = try await preflight(profile, settings, force: force)
             let supervisor = try makeSupervisor(profile, command)
             supervisors[profile.name] = supervisor
+            if settings.warmCache == true { warm?.serverStarted(profile: profile.name, command: command) }
             await supervisor.start()
             return await supervisor.status()
         } catch let failure as StartFailure {
@@ -142,13 +148,19 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
         let key = config.profile(named: name)?.name ?? name
         preflightFailures[key] = nil
         guard let s = supervisors[key] else { return nil }
+        await saveWarm(key, s)
         await s.stop(grace: grace)
         return await s.status()
     }
 
     public func stopAll(grace: Double = 10) async {
         await withTaskGroup(of: Void.self) { group in
-            for s in supervisors.values { group.addTask { await s.stop(grace: grace) } }
+            for (name, s) in supervisors {
+                group.addTask {
+                    await self.saveWarm(name, s)
+                    await s.stop(grace: grace)
+                }
+            }
         }
     }
 
@@ -240,6 +252,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
                 let supervisor = try makeSupervisor(profile, command)
                 if await supervisor.adopt(record) {
                     supervisors[profile.name] = supervisor
+                    if profile.llamaServer?.warmCache == true { warm?.serverStarted(profile: profile.name, command: command) }
                     adopted.append(profile.name)
                 }
             } catch {

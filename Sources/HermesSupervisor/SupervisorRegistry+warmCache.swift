@@ -1,0 +1,13 @@
+import Foundation
+import HermesCore
+
+extension SupervisorRegistry {
+    /// A planned stop of a warm-cache server (idle unload, eviction, `unload`, `stop`, `daemon stop`, a
+    /// restart for a changed config) first saves its grown slots, bounded by `kv_cache.save_timeout`.
+    func saveWarm(_ name: String, _ supervisor: ServerSupervisor) async {
+        guard let warm, config.profiles[name]?.llamaServer?.warmCache == true else { return }
+        let status = await supervisor.status()
+        if status.phase == .ready { await warm.saveAll(profile: name, baseURL: supervisor.baseURL) }
+        warm.serverStopped(profile: name)
+    }
+}
