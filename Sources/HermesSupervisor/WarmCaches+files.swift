@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import HermesCore
+import Metrics
 import NIOCore
 
 /// The effects: llama-server's `/slots/{id}?action=save|restore` and the files under `kv/PROFILE/`.
@@ -24,27 +25,23 @@ extension WarmCaches {
         for name in names.sorted() where name.hasSuffix(".json") {
             let url = dir.appendingPathComponent(name)
             let why: String
-            if let data = FileManager.default.contents(atPath: url.path).flatMap({ $0.count <= SavedConversation.maxBytes ? $0 : nil }) {
-                do throws(SavedConversation.Invalid) {
-                    let r = try SavedConversation.decode(data)
-                    let binBytes = (try? FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(r.file).path)[.size] as? NSNumber)?.intValue
-                    if r.identity != identity {
-                        why = "saved by another model, build or KV layout"
-                    } else if now - r.savedAt > maxAge {
-                        why = "older than kv_cache.max_age"
-                    } else if binBytes == nil || binBytes != r.bytes {
-                        why = "its slot file is missing or not the size recorded"
-                    } else {
-                        out.append(r)
-                        keep.insert(r.file)
-                        keep.insert(name)
-                        continue
-                    }
-                } catch {
-                    why = "not a usable record (\(error.reason))"
+            do throws(SavedConversation.Invalid) {
+                let r = try SavedConversation.read(url)
+                let binBytes = (try? FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(r.file).path)[.size] as? NSNumber)?.intValue
+                if r.identity != identity {
+                    why = "saved by another model, build or KV layout"
+                } else if now - r.savedAt > maxAge {
+                    why = "older than kv_cache.max_age"
+                } else if binBytes == nil || binBytes != r.bytes {
+                    why = "its slot file is missing or not the size recorded"
+                } else {
+                    out.append(r)
+                    keep.insert(r.file)
+                    keep.insert(name)
+                    continue
                 }
-            } else {
-                why = "unreadable"
+            } catch {
+                why = "not a usable record (\(error.reason))"
             }
             logger.notice("saved prompt cache ignored and removed", metadata: ["profile": "\(profile)", "file": "\(name)", "why": "\(why)"])
             try? FileManager.default.removeItem(at: url)
@@ -64,6 +61,7 @@ extension WarmCaches {
         state.withLock { s in
             if let n, n > 0 { s.counters.restores += 1 } else { s.counters.restoreFailures += 1 }
         }
+        if (n ?? 0) <= 0 { Counter(label: "hermes_warm_restores_total", dimensions: [("profile", profile), ("result", "failed")]).increment() }
         logger.info("prompt cache restored", metadata: [
             "profile": "\(profile)", "slot": "\(slot)", "file": "\(file)", "tokens": "\(n ?? -1)",
             "ms": "\(((ContinuousClock.now - t0) / .milliseconds(1)).rounded())",
@@ -128,6 +126,8 @@ extension WarmCaches {
             return old
         }
         for r in superseded { remove(profile: profile, r) }
+        Counter(label: "hermes_warm_saves_total", dimensions: [("profile", profile)]).increment()
+        publishBytes()
         logger.info("prompt cache saved", metadata: ["profile": "\(profile)", "slot": "\(slot.id)", "tokens": "\(tokens)", "bytes": "\(bytes)"])
     }
 
@@ -154,6 +154,13 @@ extension WarmCaches {
             logger.notice("saved prompt cache evicted for the disk budget", metadata: ["profile": "\(profile)", "file": "\(r.file)"])
             remove(profile: profile, r)
         }
+        publishBytes()
+    }
+
+    /// `hermes_warm_bytes{profile}`: what the saved caches take on disk.
+    func publishBytes() {
+        let bytes = state.withLock { s in s.servers.mapValues { $0.saved.reduce(0) { $0 &+ $1.bytes } } }
+        for (profile, b) in bytes { Gauge(label: "hermes_warm_bytes", dimensions: [("profile", profile)]).record(b) }
     }
 
     /// What `/slots/{id}?action=...` answers (typed; numbers out of range are dropped, never trapped on).

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import HermesCore
 import Logging
+import Metrics
 import Synchronization
 
 /// Warm prompt caches of every `warm_cache: true` profile: what the front sent to each slot, the saved
@@ -126,10 +127,15 @@ public final class WarmCaches: WarmCacheProvider, Sendable {
                 } else if let n = cacheN, n > 0 {
                     s.counters.restoresReused += 1
                     s.counters.tokensRestored += n
+                    Counter(label: "hermes_warm_tokens_restored_total", dimensions: [("profile", profile)]).increment(by: Int64(n))
                 }
             }
             s.servers[profile] = server
             return marked
+        }
+        if placement.restoredFile != nil {
+            let result = cacheN.map { $0 > 0 ? "reused" : "useless" } ?? "unknown"
+            Counter(label: "hermes_warm_restores_total", dimensions: [("profile", profile), ("result", result)]).increment()
         }
         if let useless {
             // The sliding-window trap or a broken build: never tried again (the sidecar says so).

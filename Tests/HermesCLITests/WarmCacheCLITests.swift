@@ -104,6 +104,9 @@ import Testing
             #expect(mode == 0o600, "\(f)")
         }
 
+        let listed = try await d.cli.run(["kv", "list", "w"])
+        #expect(listed.stdout.contains("w: 2 saved"), "\(listed.output)")
+
         // Files that are not a whole record of this server are ignored and removed when it loads again.
         try Data("{not json".utf8).write(to: kv.appendingPathComponent("c-garbage.json"))
         try Data(repeating: 7, count: 100).write(to: kv.appendingPathComponent("c-orphan.bin"))

@@ -92,6 +92,15 @@ public struct SavedConversation: Sendable, Equatable, Codable {
         return r
     }
 
+    /// Reads a sidecar file: a regular file of at most `maxBytes` (its size is checked before reading).
+    public static func read(_ url: URL) throws(Invalid) -> SavedConversation {
+        let a = try? FileManager.default.attributesOfItem(atPath: url.path)
+        guard a?[.type] as? FileAttributeType == .typeRegular else { throw Invalid(reason: "not a regular file") }
+        guard let size = (a?[.size] as? NSNumber)?.intValue, size <= maxBytes else { throw Invalid(reason: "larger than \(maxBytes) bytes") }
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw Invalid(reason: "unreadable") }
+        return try decode(data)
+    }
+
     /// The record as JSON (sorted keys: stable files).
     public func encoded() -> Data {
         let e = JSONEncoder()
