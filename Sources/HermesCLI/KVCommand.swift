@@ -52,8 +52,6 @@ enum KVFolder {
 
     /// The profile's sidecars that read as records (the daemon removes the others when it loads the profile).
     static func records(_ paths: RuntimePaths, _ profile: String) -> [SavedConversation] {
-        let dir = paths.kvDirectory(profile: profile)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-        return names.filter { $0.hasSuffix(".json") }.compactMap { try? SavedConversation.read(dir.appendingPathComponent($0)) }
+        SavedConversation.readAll(in: paths.kvDirectory(profile: profile))
     }
 }

@@ -60,6 +60,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     /// Swaps in a new config; running servers keep the command they were started with until restarted.
     public func update(config: HermesConfig) {
         self.config = config
+        warm?.update(settings: config.runtime.effectiveKVCache)
     }
 
     public enum StartError: Error, CustomStringConvertible, Sendable {
@@ -168,7 +169,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     public func statuses() async -> [ServerStatus] {
         var out: [ServerStatus] = []
         for p in config.profiles.values.sorted(by: { $0.name < $1.name }) where p.isLocal {
-            out.append(await status(of: p.name) ?? ServerStatus(profile: p.name, phase: .stopped))
+            out.append(withWarm(await status(of: p.name) ?? ServerStatus(profile: p.name, phase: .stopped)))
         }
         return out
     }

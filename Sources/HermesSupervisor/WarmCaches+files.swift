@@ -53,6 +53,9 @@ extension WarmCaches {
         return out
     }
 
+    /// The records in the profile's folder that read as records (nothing is removed: for `status`).
+    public func savedOnDisk(profile: String) -> [SavedConversation] { SavedConversation.readAll(in: folder(profile)) }
+
     /// Restores `file` into `slot`; the tokens restored, or nil when the server refused.
     func restore(profile: String, baseURL: String, slot: Int, file: String) async -> Int? {
         let t0 = ContinuousClock.now

@@ -106,6 +106,7 @@ import Testing
 
         let listed = try await d.cli.run(["kv", "list", "w"])
         #expect(listed.stdout.contains("w: 2 saved"), "\(listed.output)")
+        #expect(try await d.servers()["w"]?["warm_saved"] as? Int == 2, "status --json counts them")
 
         // Files that are not a whole record of this server are ignored and removed when it loads again.
         try Data("{not json".utf8).write(to: kv.appendingPathComponent("c-garbage.json"))

@@ -101,6 +101,12 @@ public struct SavedConversation: Sendable, Equatable, Codable {
         return try decode(data)
     }
 
+    /// Every sidecar in `dir` that reads as a record (the others are left alone).
+    public static func readAll(in dir: URL) -> [SavedConversation] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return names.filter { $0.hasSuffix(".json") }.compactMap { try? read(dir.appendingPathComponent($0)) }
+    }
+
     /// The record as JSON (sorted keys: stable files).
     public func encoded() -> Data {
         let e = JSONEncoder()
