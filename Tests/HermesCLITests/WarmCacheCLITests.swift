@@ -107,6 +107,8 @@ import Testing
         let listed = try await d.cli.run(["kv", "list", "w"])
         #expect(listed.stdout.contains("w: 2 saved"), "\(listed.output)")
         #expect(try await d.servers()["w"]?["warm_saved"] as? Int == 2, "status --json counts them")
+        let page = await OnDemandCLITests.http("GET", d.front + "/ui/state.json")
+        #expect(page.body.contains("\"warm_text\":\"2 saved, "), "the status page's feed: \(page.status) \(page.body.prefix(300))")
 
         // Files that are not a whole record of this server are ignored and removed when it loads again.
         try Data("{not json".utf8).write(to: kv.appendingPathComponent("c-garbage.json"))
