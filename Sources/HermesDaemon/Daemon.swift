@@ -65,7 +65,9 @@ public enum Daemon {
                                   inheritedEnvironment: ProcessInfo.processInfo.environment, lease: config.runtime.daemon.lease)
         let registry = SupervisorRegistry(config: config, planner: planner, fitCheck: MemoryFit.check(monitor: monitor),
                                           keeper: keeper, clock: options.clock, logger: logger)
-        let warm = WarmCaches(paths: paths, settings: config.runtime.effectiveKVCache, logger: logger)
+        let modelEvents = ModelEvents(paths: paths, settings: config.runtime.logs)
+        let warm = WarmCaches(paths: paths, settings: config.runtime.effectiveKVCache, logger: logger,
+                              events: { modelEvents.record(event: $0, profile: $1, reason: $2, detail: $3) })
         await registry.attach(warm: warm)
         let (adopted, stopped) = await registry.adoptServers()
         if !adopted.isEmpty { logger.notice("adopted servers left running by an earlier daemon", metadata: ["profiles": "\(adopted)"]) }
@@ -73,7 +75,7 @@ public enum Daemon {
 
         let gpu = GPUService(monitor: monitor, registry: registry, logger: logger)
         let manager = OnDemandManager(registry: registry, config: config, memory: ModelMemoryProbe.live(monitor: monitor),
-                                      events: ModelEvents(paths: paths, settings: config.runtime.logs), logger: logger)
+                                      events: modelEvents, logger: logger)
         let (front, frontServices) = FrontWiring.make(config: config, runtime: OnDemandRuntime(registry: registry, manager: manager),
                                                       registry: registry, gpu: gpu, paths: paths, warm: warm, logger: logger)
         if let f = front.front { await manager.attach(usage: { f.usage() }) }

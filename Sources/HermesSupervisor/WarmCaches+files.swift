@@ -44,10 +44,12 @@ extension WarmCaches {
                 why = "not a usable record (\(error.reason))"
             }
             logger.notice("saved prompt cache ignored and removed", metadata: ["profile": "\(profile)", "file": "\(name)", "why": "\(why)"])
+            events?("kv_ignored", profile, why, name)
             try? FileManager.default.removeItem(at: url)
         }
         for name in names where !keep.contains(name) && !name.hasSuffix(".json") {
             logger.notice("saved prompt cache ignored and removed", metadata: ["profile": "\(profile)", "file": "\(name)", "why": "no record of it"])
+            events?("kv_ignored", profile, "no record of it", name)
             try? FileManager.default.removeItem(at: dir.appendingPathComponent(name))
         }
         return out
@@ -155,6 +157,7 @@ extension WarmCaches {
         }
         for (profile, r) in victims {
             logger.notice("saved prompt cache evicted for the disk budget", metadata: ["profile": "\(profile)", "file": "\(r.file)"])
+            events?("kv_evicted", profile, "kv_cache.budget", r.file)
             remove(profile: profile, r)
         }
         publishBytes()

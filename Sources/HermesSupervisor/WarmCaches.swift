@@ -45,10 +45,16 @@ public final class WarmCaches: WarmCacheProvider, Sendable {
         var counters = WarmCounters()
     }
 
-    public init(paths: RuntimePaths, settings: KVCacheSettings, http: HTTPClient = .shared, logger: Logger) {
+    /// What happened to a saved file that people should see (`kv_ignored`, `kv_useless`, `kv_evicted`):
+    /// event, profile, reason, file. The daemon writes them to `model-events.jsonl`.
+    public typealias EventSink = @Sendable (_ event: String, _ profile: String, _ reason: String, _ file: String) -> Void
+    let events: EventSink?
+
+    public init(paths: RuntimePaths, settings: KVCacheSettings, http: HTTPClient = .shared, logger: Logger, events: EventSink? = nil) {
         self.paths = paths
         self.http = http
         self.logger = logger
+        self.events = events
         state.withLock { $0.settings = settings }
     }
 
@@ -141,6 +147,7 @@ public final class WarmCaches: WarmCacheProvider, Sendable {
             // The sliding-window trap or a broken build: never tried again (the sidecar says so).
             logger.warning("restored prompt cache was not reused; marked useless",
                            metadata: ["profile": "\(profile)", "file": "\(useless.file)", "tokens": "\(useless.tokens)"])
+            events?("kv_useless", profile, "cache_n 0 after a restore", useless.file)
             try? WarmFiles.writeAtomically(useless.encoded(), to: sidecarURL(profile: profile, file: useless.file))
         }
     }

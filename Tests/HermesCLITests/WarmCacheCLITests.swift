@@ -126,6 +126,9 @@ import Testing
         }
         let left = try FileManager.default.contentsOfDirectory(atPath: kv.path)
         #expect(!left.contains("c-garbage.json") && !left.contains("c-orphan.bin"), "\(left)")
+        let modelEvents = d.events()
+        #expect(modelEvents.contains("\"event\":\"kv_ignored\"") && modelEvents.contains("c-garbage.json") && modelEvents.contains("c-orphan.bin"),
+                "\(modelEvents)")
 
         // A conversation that matches nothing saved is served cold: nothing restored.
         let cold = await OnDemandCLITests.http("POST", url, body: Self.body([("system", Self.system("weather")), ("user", "Rain?")]))

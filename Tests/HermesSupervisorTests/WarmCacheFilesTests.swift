@@ -2,6 +2,7 @@ import Foundation
 import HermesCore
 import HermesTestSupport
 import Logging
+import Synchronization
 import Testing
 
 @testable import HermesSupervisor
@@ -9,6 +10,9 @@ import Testing
 /// What `WarmCaches` does with the files it finds (no process needed): only whole records of this
 /// server's identity are kept; the disk budget removes the oldest first.
 @Suite(.serialized) struct WarmCacheFilesTests {
+    final class Seen: Sendable { let list = Mutex<[String]>([]) }
+    let seen = Seen()
+
     struct Setup {
         let warm: WarmCaches
         let dir: URL
@@ -25,7 +29,9 @@ import Testing
                                          environment: [:], host: "127.0.0.1", port: 1)
         var settings = KVCacheSettings()
         settings.budgetBytes = budget
-        let warm = WarmCaches(paths: paths, settings: settings, logger: Logger(label: "test"))
+        let warm = WarmCaches(paths: paths, settings: settings, logger: Logger(label: "test"), events: { [seen] e, _, _, f in
+            seen.list.withLock { $0.append("\(e) \(f)") }
+        })
         let dir = paths.kvDirectory(profile: "w")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return Setup(warm: warm, dir: dir, command: command, identity: WarmIdentity.of(command))
@@ -58,6 +64,10 @@ import Testing
 
         s.warm.serverStarted(profile: "w", command: s.command)
         #expect(try files(s) == ["good.bin", "good.json"])
+        let events = seen.list.withLock { $0 }
+        for name in ["other-layout.json", "other-model.json", "truncated.json", "old.json", "garbage.json", "orphan.bin", "tmp-1.bin"] {
+            #expect(events.contains("kv_ignored \(name)"), "\(events)")
+        }
         #expect(s.warm.state.withLock { $0.servers["w"]?.saved.map(\.file) } == ["good.bin"])
     }
 
