@@ -21,6 +21,10 @@ public func fuzzRequest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         return 0
     }
     _ = RouteContext(request: before, headers: ["x-hermes-toolsets": "a,b"])
+    // Prefix keys: one per message plus the head, spans inside the body, and unchanged by the splice.
+    let keys = PrefixKeys.keys(for: before, body: body)
+    if keys.count != before.messageSpans.count + 1 { fatalError("not one prefix key per message plus the head") }
+    if before.messageSpans.contains(where: { $0.lowerBound < 0 || $0.upperBound > body.count }) { fatalError("a message span outside the body") }
     let model = "m\"\\\u{1}é"
     let clamp = Int(data[0]) * 7
     let edits = BodySplice.edits(for: before, model: model, clampTokens: clamp)
@@ -36,6 +40,7 @@ public func fuzzRequest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         after.hasTools == before.hasTools, after.hasImages == before.hasImages, after.stream == before.stream,
         after.metadata == before.metadata
     else { fatalError("the spliced body decodes to more than the original plus the edits") }
+    if PrefixKeys.keys(for: after, body: spliced) != keys { fatalError("the front's edits changed the prefix keys") }
     if let first = edits.first, !spliced.prefix(first.range.lowerBound).elementsEqual(body.prefix(first.range.lowerBound)) {
         fatalError("bytes before the first edit changed")
     }

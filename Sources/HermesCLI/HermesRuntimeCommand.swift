@@ -10,6 +10,7 @@ public struct HermesRuntimeCommand: AsyncParsableCommand {
             StartCommand.self,
             StopCommand.self,
             UnloadCommand.self,
+            KVCommand.self,
             StatusCommand.self,
             LogsCommand.self,
             GPUCommand.self,

@@ -65,6 +65,13 @@ struct StatusCommand: AsyncParsableCommand {
         }
         // ADOPTED: taken over from an earlier daemon (after a crash or `daemon restart`), model never reloaded.
         printTable(["PROFILE", "STATE", "PID", "ADDRESS", "SLOTS", "CTX/SLOT", "RSS", "GPU", "UPTIME", "RESTARTS", "ADOPTED", "LAST ERROR"], rows)
+        let warm = servers.filter { $0.warmSaved != nil }
+        if !warm.isEmpty {
+            print("")
+            printTable(["PROFILE", "WARM CACHES", "TOKENS", "ON DISK"], warm.map { s in
+                [s.profile, String(s.warmSaved ?? 0), String(s.warmTokens ?? 0), ByteCount.format(s.warmBytes ?? 0)]
+            })
+        }
         let shown = Set(servers.map(\.profile))
         if let models = daemon?.models?.filter({ shown.contains($0.profile) }), !models.isEmpty {
             print("")

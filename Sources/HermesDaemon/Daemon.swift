@@ -56,23 +56,28 @@ public enum Daemon {
         let config = try ConfigLoader.load(paths: paths)
         try FileManager.default.createDirectory(at: paths.logsDirectory, withIntermediateDirectories: true)
 
-        let planner = CommandPlanner(probe: DialectProbe(cacheDirectory: paths.dialectCacheDirectory),
+        var planner = CommandPlanner(probe: DialectProbe(cacheDirectory: paths.dialectCacheDirectory),
                                      binaryOverride: options.llamaServerOverride)
+        planner.kvDirectory = paths.kvDirectory
         _ = DaemonMetrics.registry  // bootstrap metrics before anything makes a counter
         let monitor = GPUMonitor.forProcess(environment: ProcessInfo.processInfo.environment)
         let keeper = KeeperLaunch(executable: options.keeperExecutable ?? selfExecutable(),
                                   inheritedEnvironment: ProcessInfo.processInfo.environment, lease: config.runtime.daemon.lease)
         let registry = SupervisorRegistry(config: config, planner: planner, fitCheck: MemoryFit.check(monitor: monitor),
                                           keeper: keeper, clock: options.clock, logger: logger)
+        let modelEvents = ModelEvents(paths: paths, settings: config.runtime.logs)
+        let warm = WarmCaches(paths: paths, settings: config.runtime.effectiveKVCache, logger: logger,
+                              events: { modelEvents.record(event: $0, profile: $1, reason: $2, detail: $3) })
+        await registry.attach(warm: warm)
         let (adopted, stopped) = await registry.adoptServers()
         if !adopted.isEmpty { logger.notice("adopted servers left running by an earlier daemon", metadata: ["profiles": "\(adopted)"]) }
         if !stopped.isEmpty { logger.notice("stopped servers whose profile is gone", metadata: ["profiles": "\(stopped)"]) }
 
         let gpu = GPUService(monitor: monitor, registry: registry, logger: logger)
         let manager = OnDemandManager(registry: registry, config: config, memory: ModelMemoryProbe.live(monitor: monitor),
-                                      events: ModelEvents(paths: paths, settings: config.runtime.logs), logger: logger)
+                                      events: modelEvents, logger: logger)
         let (front, frontServices) = FrontWiring.make(config: config, runtime: OnDemandRuntime(registry: registry, manager: manager),
-                                                      registry: registry, gpu: gpu, paths: paths, logger: logger)
+                                                      registry: registry, gpu: gpu, paths: paths, warm: warm, logger: logger)
         if let f = front.front { await manager.attach(usage: { f.usage() }) }
         let reloader = Reloader(paths: paths, registry: registry, front: front, manager: manager, logger: logger)
 
@@ -86,7 +91,7 @@ public enum Daemon {
         let starter = StartupService(registry: registry, profiles: options.startProfiles, clock: options.clock, logger: logger)
         // Started in this order, shut down in reverse: the front drains first, then the servers stop,
         // and the control socket answers until the very end.
-        var services: [any Service] = [control, registry, gpu, starter, OnDemandService(manager: manager, registry: registry, logger: logger)]
+        var services: [any Service] = [control, registry, warm, gpu, starter, OnDemandService(manager: manager, registry: registry, logger: logger)]
         services += frontServices
         services += [ReloadOnHangup(reloader: reloader, logger: logger), DrainMarker(info: info)]
         var groupConfig = ServiceGroupConfiguration(

@@ -41,7 +41,7 @@ final class FrontHandle: Sendable {
 /// `status` shows it.
 enum FrontWiring {
     static func make(config: HermesConfig, runtime: any RuntimeStateProvider, registry: SupervisorRegistry, gpu: GPUService,
-                     paths: RuntimePaths, logger: Logger)
+                     paths: RuntimePaths, warm: WarmCaches? = nil, logger: Logger)
         -> (handle: FrontHandle, services: [any Service])
     {
         let settings = config.runtime.front
@@ -53,6 +53,7 @@ enum FrontWiring {
             return metrics.emitToString()
         })
         options.statusPage = StatusPageFeed(registry: registry, gpu: gpu, paths: paths)
+        options.warm = warm
         var frontLogger = logger
         frontLogger[metadataKey: "component"] = "front"
         do {

@@ -45,6 +45,7 @@ final class StatusPageFeed: StatusPageSource {
         if let ready = s.readyAt, s.phase == .ready || s.phase == .unhealthy { o["uptime_s"] = max(0, now.timeIntervalSince(ready)) }
         if let started = s.startedAt, let ready = s.readyAt, ready >= started { o["load_seconds"] = ready.timeIntervalSince(started) }
         if let m = s.model { o["model_name"] = (m as NSString).lastPathComponent }
+        if let n = s.warmSaved { o["warm_text"] = "\(n) saved, \(s.warmTokens ?? 0) tokens, \(ByteCount.format(s.warmBytes ?? 0))" }
         o["load_state"] = NSNull()
         return o
     }

@@ -39,6 +39,8 @@ public struct FrontOptions: Sendable {
     public var eventsKeep: Int?
     /// The daemon's side of the status page (`GET /`, `/ui`); nil shows the front's routing alone.
     public var statusPage: (any StatusPageSource)? = nil
+    /// Warm prompt caches: slot choice and restores for `warm_cache` profiles; nil sends no `id_slot`.
+    public var warm: (any WarmCacheProvider)? = nil
 
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment, host: String? = nil, port: Int? = nil,

@@ -22,6 +22,10 @@ final class RequestRecord: Sendable {
         var overhead: Duration = .zero
         var firstByte: Duration?
         var cut: String?
+        /// Warm cache: the slot chosen, tokens restored into it first, and the answer's `cache_n`.
+        var warmSlot: Int?
+        var warmRestored: Int?
+        var cacheN: Int?
         var error: String?
     }
 

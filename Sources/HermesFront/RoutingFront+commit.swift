@@ -12,7 +12,7 @@ extension RoutingFront {
     /// The answer is going out: status and headers now, the body chunk by chunk as the upstream sends it.
     func commit(response: UpstreamResponse, answer: AnswerStream, isSSE: Bool, profile: String, reason: String,
                 attempts: [Attempt], record: RequestRecord, upstreamBeforeCommit: Duration, ticket: SlotTicket?,
-                baseHeaders: HTTPFields) -> Response
+                baseHeaders: HTTPFields, warm: WarmPlacement? = nil) -> Response
     {
         var headers = baseHeaders
         for h in response.headers where !hopByHop.contains(h.name.lowercased()) {
@@ -24,6 +24,8 @@ extension RoutingFront {
         headers[.hermesAttempts] = attempts.map(\.receipt).joined(separator: ",")
         headers[.hermesOverhead] = formatMs(overhead.milliseconds)
         record.update { $0.overhead = overhead }
+        let watch = warm.map { w in WarmWatch(placement: w, profile: profile, record: record, front: self) }
+        if let w = warm { headers[.hermesWarm] = w.restoredTokens > 0 ? "restored \(w.restoredTokens)" : "slot \(w.slot)" }
         let front = self
         // Read now: the body is written after the handler returned, outside its task-local values.
         let shape = ErrorShape.current
@@ -31,7 +33,10 @@ extension RoutingFront {
             var bytes = 0
             var firstByte: Duration?
             var cut: String?
-            defer { ticket?.release() }
+            defer {
+                ticket?.release()
+                watch?.finish()
+            }
             while true {
                 let chunk: ByteBuffer?
                 do {
@@ -44,17 +49,20 @@ extension RoutingFront {
                 guard let chunk else { break }
                 if firstByte == nil { firstByte = ContinuousClock.now - record.start }
                 bytes += chunk.readableBytes
+                watch?.see(chunk)
                 do {
                     try await writer.write(chunk)
                 } catch {
                     // The client went away: nothing left to deliver.
                     record.update { $0.bytesOut = bytes; $0.firstByte = firstByte; $0.cut = "client_gone" }
                     ticket?.release()
+                    watch?.finish()
                     front.writeEvent(record)
                     throw error
                 }
             }
             record.update { $0.bytesOut = bytes; $0.firstByte = firstByte; $0.cut = cut }
+            watch?.finish()
             if let cut {
                 front.logger.warning("upstream stream cut", metadata: ["profile": "\(profile)", "outcome": "\(cut)",
                                                                         "request_id": "\(record.id)"])

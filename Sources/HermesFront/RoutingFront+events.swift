@@ -85,6 +85,9 @@ extension RoutingFront {
         e.add("prompt_chars", f.promptChars)
         e.add("bytes_out", f.bytesOut)
         e.add("cut", f.cut)
+        e.add("warm_slot", f.warmSlot)
+        e.add("warm_restored", f.warmRestored)
+        e.add("cache_n", f.cacheN)
         events.append(e.finished())
         let profile = f.profile ?? "none"
         metrics.request(profile: profile, reason: f.reason.isEmpty ? "none" : f.reason, status: f.status, total: total,

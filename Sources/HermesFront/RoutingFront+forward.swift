@@ -58,7 +58,7 @@ extension RoutingFront {
 
     /// Where one attempt goes and what it sends, or why it is skipped.
     enum Prepared {
-        case send(url: String, headers: HTTPHeaders, body: ByteBuffer, timeout: Double)
+        case send(url: String, headers: HTTPHeaders, body: ByteBuffer, timeout: Double, warm: WarmPlacement? = nil)
         case skip(AttemptEnd.Kind, retryAfter: Double?)
     }
 
@@ -98,7 +98,7 @@ extension RoutingFront {
             case .skip(let kind, let retryAfter):
                 end = AttemptEnd(profile: profile.name, isLocal: profile.isLocal, kind: kind, retryAfter: retryAfter)
                 attempts.append(Attempt(profile: profile.name, outcome: end.outcome, milliseconds: 0))
-            case .send(let url, let headers, let body, let timeout):
+            case .send(let url, let headers, let body, let timeout, let warm):
                 if ticket?.profile != profile.name {
                     ticket?.release()
                     ticket = holdSlot(profile.name, count: inFlight.add(profile.name))
@@ -120,6 +120,7 @@ extension RoutingFront {
                     case .deliver(let a):
                         answer = a
                     case .promote(let bad):
+                        warmDone(profile.name, warm, cacheN: nil)
                         // Nothing has reached the client: the burst profile gets the request, once.
                         let read = ContinuousClock.now - t0
                         upstreamTime += read - took
@@ -147,8 +148,9 @@ extension RoutingFront {
                     }
                     return commit(response: response, answer: answer, isSSE: isSSE, profile: profile.name, reason: reason,
                                   attempts: attempts, record: record, upstreamBeforeCommit: upstreamTime, ticket: ticket,
-                                  baseHeaders: job.baseHeaders)
+                                  baseHeaders: job.baseHeaders, warm: warm)
                 case .failed(let kind, let retryAfter):
+                    warmDone(profile.name, warm, cacheN: nil)
                     end = AttemptEnd(profile: profile.name, isLocal: profile.isLocal, kind: kind, retryAfter: retryAfter)
                     attempts.append(Attempt(profile: profile.name, outcome: end.outcome, milliseconds: took.milliseconds))
                     logger.info("upstream failed before the first byte", metadata: [
@@ -218,8 +220,11 @@ extension RoutingFront {
             guard let status, BurstCheck.isServing(status), let base = status.baseURL else { return .skip(.down, retryAfter: nil) }
             let clamp = profile.name == job.first ? job.decision.maxTokens
                 : BurstCheck.clampedMaxTokens(job.ctx.maxTokens, promptTokens: job.decision.promptTokens, slotContext: status.contextPerSlot)
-            let body = clamp.map { Self.body(job.raw, edits: BodySplice.edits(for: job.decoded, clampTokens: $0)) } ?? job.raw
-            return .send(url: base + "/v1" + job.decoded.endpoint.pathSuffix, headers: headers, body: body, timeout: options.localFirstByteTimeout)
+            let warm = await placeWarm(profile, job, status: status, base: base)
+            let edits = BodySplice.edits(for: job.decoded, clampTokens: clamp) + (warm.map { Self.slotEdit(job.decoded, slot: $0.slot) } ?? [])
+            let body = Self.body(job.raw, edits: edits.sorted { $0.range.lowerBound < $1.range.lowerBound })
+            return .send(url: base + "/v1" + job.decoded.endpoint.pathSuffix, headers: headers, body: body, timeout: options.localFirstByteTimeout,
+                         warm: warm)
         }
         guard let remote = profile.openai, let base = remote.baseURL else { return .skip(.error, retryAfter: nil) }
         if let c = cooldowns.cooling(profile.name) { return .skip(.cooldown(rateLimited: c.rateLimited), retryAfter: c.seconds) }

@@ -159,7 +159,7 @@ function renderServers(servers, controls, hasKey) {
   for (const v of servers) {
     const phase = el('span', v.phase, 'badge phase phase-' + v.phase);
     const pc = el('td'); pc.appendChild(phase);
-    const slots = v.slots_total ? (dash(v.slots_busy) + '/' + v.slots_total) : '-';
+    const slots = (v.slots_total ? (dash(v.slots_busy) + '/' + v.slots_total) : '-') + (v.warm_text ? ' (warm: ' + v.warm_text + ')' : '');
     const address = v.port ? ((v.host || '') + ':' + v.port) : '-';
     const load = v.load_state ? v.load_state : (v.load_seconds ? v.load_seconds.toFixed(1) + 's' : '-');
     const tr = row([el('td', v.profile), pc, el('td', dash(v.model_name)), el('td', dash(v.pid)), el('td', address), el('td', slots),

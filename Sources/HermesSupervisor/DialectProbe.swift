@@ -111,6 +111,8 @@ public struct CommandPlanner: Sendable {
     public var probe: DialectProbe
     public var binaryOverride: String?
     public var environment: [String: String]
+    /// Where warm-cache profiles keep saved slots (`kv/`); nil: `warm_cache` adds nothing (dry runs).
+    public var kvDirectory: URL?
 
     public init(probe: DialectProbe, binaryOverride: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.probe = probe
@@ -124,7 +126,8 @@ public struct CommandPlanner: Sendable {
         }
         let binary = try BinaryLocator.resolve(profileBinary: settings.binary, override: binaryOverride, environment: environment)
         let dialect = try probe.dialect(of: binary)
-        let command = try LlamaServerCommand.build(profile: profile.name, settings: settings, executable: binary, dialect: dialect)
+        let warm = try warmLaunch(profile, settings)
+        let command = try LlamaServerCommand.build(profile: profile.name, settings: settings, executable: binary, dialect: dialect, warm: warm)
         return (command, dialect)
     }
 }

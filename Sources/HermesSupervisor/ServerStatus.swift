@@ -19,6 +19,10 @@ public struct ServerStatus: Sendable, Codable, Equatable {
     public var slotsTotal: Int?
     public var slotsBusy: Int?
     public var contextPerSlot: Int?
+    /// A `warm_cache` profile's saved conversations on disk: how many, their tokens and bytes.
+    public var warmSaved: Int?
+    public var warmTokens: Int?
+    public var warmBytes: Int?
     public var residentBytes: Int?
     /// Bytes of GPU memory this server's process uses, when the GPU probe can tell.
     public var gpuBytes: Int?
@@ -41,7 +45,9 @@ public struct ServerStatus: Sendable, Codable, Equatable {
     }
 
     public var runtimeStatus: LocalRuntimeStatus {
-        LocalRuntimeStatus(phase: phase, baseURL: baseURL, slotsTotal: slotsTotal, contextPerSlot: contextPerSlot, slotsBusy: slotsBusy)
+        var r = LocalRuntimeStatus(phase: phase, baseURL: baseURL, slotsTotal: slotsTotal, contextPerSlot: contextPerSlot, slotsBusy: slotsBusy)
+        r.pid = pid
+        return r
     }
 }
 

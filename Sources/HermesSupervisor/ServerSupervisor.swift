@@ -185,6 +185,7 @@ public actor ServerSupervisor {
         s.slotsTotal = slotsTotal
         s.slotsBusy = slotsBusy
         s.contextPerSlot = contextPerSlot
+        s.pid = child?.pid
         let r = s.runtimeStatus
         published.withLock { $0 = r }
     }

@@ -40,6 +40,11 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     let clock: any SupervisorClock
     /// Set by `daemon restart`: this daemon leaves the servers to the next one instead of stopping them.
     private var handingOff = false
+    /// Warm prompt caches: saved before a warm-cache server stops (`attach(warm:)`).
+    public private(set) var warm: WarmCaches?
+
+    /// Turns on saving before stops for `warm_cache` profiles (the daemon's builder).
+    public func attach(warm: WarmCaches) { self.warm = warm }
 
     public init(config: HermesConfig, planner: CommandPlanner, http: HTTPClient = .shared, fitCheck: FitCheck? = nil,
                 keeper: KeeperLaunch, clock: any SupervisorClock = SystemSupervisorClock(), logger: Logger) {
@@ -55,6 +60,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     /// Swaps in a new config; running servers keep the command they were started with until restarted.
     public func update(config: HermesConfig) {
         self.config = config
+        warm?.update(settings: config.runtime.effectiveKVCache)
     }
 
     public enum StartError: Error, CustomStringConvertible, Sendable {
@@ -97,6 +103,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
             let command = try await preflight(profile, settings, force: force)
             let supervisor = try makeSupervisor(profile, command)
             supervisors[profile.name] = supervisor
+            if settings.warmCache == true { warm?.serverStarted(profile: profile.name, command: command) }
             await supervisor.start()
             return await supervisor.status()
         } catch let failure as StartFailure {
@@ -142,13 +149,19 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
         let key = config.profile(named: name)?.name ?? name
         preflightFailures[key] = nil
         guard let s = supervisors[key] else { return nil }
+        await saveWarm(key, s)
         await s.stop(grace: grace)
         return await s.status()
     }
 
     public func stopAll(grace: Double = 10) async {
         await withTaskGroup(of: Void.self) { group in
-            for s in supervisors.values { group.addTask { await s.stop(grace: grace) } }
+            for (name, s) in supervisors {
+                group.addTask {
+                    await self.saveWarm(name, s)
+                    await s.stop(grace: grace)
+                }
+            }
         }
     }
 
@@ -156,7 +169,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     public func statuses() async -> [ServerStatus] {
         var out: [ServerStatus] = []
         for p in config.profiles.values.sorted(by: { $0.name < $1.name }) where p.isLocal {
-            out.append(await status(of: p.name) ?? ServerStatus(profile: p.name, phase: .stopped))
+            out.append(withWarm(await status(of: p.name) ?? ServerStatus(profile: p.name, phase: .stopped)))
         }
         return out
     }
@@ -240,6 +253,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
                 let supervisor = try makeSupervisor(profile, command)
                 if await supervisor.adopt(record) {
                     supervisors[profile.name] = supervisor
+                    if profile.llamaServer?.warmCache == true { warm?.serverStarted(profile: profile.name, command: command) }
                     adopted.append(profile.name)
                 }
             } catch {

@@ -42,6 +42,7 @@ public enum ConfigLimits {
                 check("\(p.name).context_over", s.contextOver, 1...tokens)
                 check("\(p.name).output_reserve", s.outputReserve, 0...tokens)
                 check("\(p.name).queue_wait", s.queueWait)
+                check("\(p.name).cache_ram", s.cacheRAM, KVCacheSettings.cacheRAMRange)
                 let h = s.effectiveHealth
                 check("\(p.name).health.interval", h.interval)
                 check("\(p.name).health.timeout", h.timeout)

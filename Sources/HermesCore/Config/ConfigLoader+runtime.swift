@@ -30,6 +30,7 @@ extension ConfigLoader {
                     default: break
                     }
                 }
+            case "kv_cache": settings.kvCache = parseKVCache(e.value, reader: reader)
             default: break
             }
         }

@@ -75,6 +75,8 @@ extension ConfigLoader {
             case "vision": s.vision = reader.bool(v, path: k)
             case "apis": s.apis = parseAPIs(v, path: k, reader: reader)
             case "promote_bad_tool_calls": s.promoteBadToolCalls = reader.bool(v, path: k)
+            case "warm_cache": s.warmCache = reader.bool(v, path: k)
+            case "cache_ram": s.cacheRAM = reader.int(v, path: k, range: KVCacheSettings.cacheRAMRange)
             case "health":
                 var h = HealthSettings()
                 for f in reader.mapping(v, path: k, allowed: healthKeys) ?? [] where !YAMLReader.isEmpty(f.value) {
@@ -175,6 +177,7 @@ extension ConfigLoader {
                 reader.add(.warning, node("while_loading"), path: "while_loading",
                            "while_loading: burst without a burst profile: requests wait for the load")
             }
+            checkWarmCache(s, node: node("warm_cache"), reader: reader)
             if let c = s.context, let n = s.slots, c > 0, c / n < 512 {
                 reader.add(.warning, node("slots"), path: "slots", "context \(c) over \(n) slots leaves \(c / n) tokens per slot")
             }

@@ -110,6 +110,10 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
     public var apis: [AgentAPI]?
     /// Retry an answer with a bad tool call once on the burst profile (reason `bad_tool_call`).
     public var promoteBadToolCalls: Bool?
+    /// Save slots' prompt caches before the server stops and restore them on demand (`warm_cache`).
+    public var warmCache: Bool?
+    /// llama-server's host-RAM prompt cache in MiB (`--cache-ram`; -1 unlimited, 0 off).
+    public var cacheRAM: Int?
 
     public init() {}
 
@@ -169,6 +173,8 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
         m.vision = vision ?? parent.vision
         m.apis = apis ?? parent.apis
         m.promoteBadToolCalls = promoteBadToolCalls ?? parent.promoteBadToolCalls
+        m.warmCache = warmCache ?? parent.warmCache
+        m.cacheRAM = cacheRAM ?? parent.cacheRAM
         return m
     }
 }

@@ -5,6 +5,8 @@ public struct RuntimeSettings: Sendable, Equatable, Codable {
     public var front: FrontSettings
     public var logs: LogSettings
     public var daemon: DaemonSettings
+    /// `kv_cache:`: the disk budget and age of saved prompt caches (nil: the defaults).
+    public var kvCache: KVCacheSettings?
     public var source: SourceLocation
 
     public init(front: FrontSettings = FrontSettings(), logs: LogSettings = LogSettings(), daemon: DaemonSettings = DaemonSettings(),

@@ -49,7 +49,8 @@ extension LlamaServerCommand {
     /// `mmap+mlock` with `mmap: true`) on current builds and `--mlock` on old ones. Raw `args` are checked
     /// against the binary's `--help` so a rejected flag is reported here, not as a dead process.
     public static func build(
-        profile name: String, settings s: LlamaServerSettings, executable: String, dialect: LlamaServerDialect
+        profile name: String, settings s: LlamaServerSettings, executable: String, dialect: LlamaServerDialect,
+        warm: WarmCacheLaunch? = nil
     ) throws -> LlamaServerCommand {
         var problems: [String] = []
         var args: [String] = []
@@ -81,6 +82,14 @@ extension LlamaServerCommand {
         }
         if let a = s.alias { add(["-a", "--alias"], a) }
         if let m = s.mmproj { add(["--mmproj", "-mm"], m) }
+        if let r = s.cacheRAM { add(["--cache-ram", "-cram"], String(r)) }
+        if let warm {
+            add(["--slot-save-path"], warm.slotSavePath)
+            // Without it a sliding-window model's restore is a silent no-op on b11434 (FACTS.md).
+            if warm.swaFull { add(["--swa-full"], nil) }
+            // With a unified KV an idle slot is moved to host RAM and cleared: a save would write 0 tokens.
+            if dialect.accepts("--no-cache-idle-slots") { args.append("--no-cache-idle-slots") }
+        }
         if dialect.hasLoadMode {
             switch (s.mlock ?? false, s.mmap) {
             case (true, true?): add(["--load-mode", "-lm"], "mmap+mlock")

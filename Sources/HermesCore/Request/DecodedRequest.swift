@@ -36,6 +36,10 @@ public struct DecodedRequest: Sendable, Equatable {
     public var memberCount = 0
     /// The endpoint's required field (`messages`, `prompt`, `input`) was read.
     var sawRequired = false
+    /// Where each message of `messages` is spelled in the body, in order (for `PrefixKeys`).
+    public var messageSpans: [Range<Int>] = []
+    /// Where what precedes every message in the model's prompt is spelled: `tools`/`functions`, `system`.
+    public var headSpans: [Range<Int>] = []
 
     public init(endpoint: RoutedEndpoint) { self.endpoint = endpoint }
 

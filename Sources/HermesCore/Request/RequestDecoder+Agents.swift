@@ -74,7 +74,9 @@ extension RequestDecoder {
         case "system":
             var text: [UInt8] = []
             var images = false
+            let start = s.index
             try readContent("system", &s, into: &text, images: &images)
+            r.headSpans.append(start..<s.index)
             r.addPrompt(text, before: true)
         default:
             return false

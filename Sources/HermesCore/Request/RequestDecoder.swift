@@ -89,7 +89,9 @@ public enum RequestDecoder {
         case "metadata":
             try readMetadata(&s, &r)
         case "tools", "functions":
+            let start = s.index
             r.hasTools = try readNonEmptyList(key, &s) || r.hasTools
+            r.headSpans.append(start..<s.index)
         default:
             return false
         }
@@ -153,6 +155,8 @@ public enum RequestDecoder {
             }
             var role = false
             if !text.isEmpty { text.append(0x0A) }
+            let start = s.index
+            defer { r.messageSpans.append(start..<s.index) }
             try readObject(param, &s) { k, s in
                 switch k {
                 case "role":

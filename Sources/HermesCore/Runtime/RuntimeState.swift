@@ -18,6 +18,8 @@ public struct LocalRuntimeStatus: Sendable, Equatable, Codable {
     public var contextPerSlot: Int?
     /// Slots processing right now, from the last `/slots` sample (the front also counts its own in-flight).
     public var slotsBusy: Int?
+    /// The server's process id: a new one means a new process, whose slots hold nothing.
+    public var pid: Int32?
 
     public init(phase: Phase, baseURL: String? = nil, slotsTotal: Int? = nil, contextPerSlot: Int? = nil, slotsBusy: Int? = nil) {
         self.phase = phase

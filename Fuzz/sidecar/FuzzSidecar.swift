@@ -1,0 +1,25 @@
+import CFuzzDriver
+import Foundation
+import HermesCore
+
+/// libFuzzer entry for the warm-cache sidecar reader (`kv/PROFILE/*.json`, read back from disk):
+/// - decoding never traps, whatever the bytes;
+/// - a record it accepts holds only values in range, and encodes and decodes to itself.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzSidecar(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
+    let bytes = Data(UnsafeBufferPointer(start: data, count: size))
+    guard let r = try? SavedConversation.decode(bytes) else { return 0 }
+    guard (0...ConfigLimits.tokens).contains(r.tokens), r.bytes >= 0, r.savedAt.isFinite, r.keyValues.count == r.keys.count,
+          SavedConversation.isPlainName(r.file)
+    else { fatalError("an accepted sidecar holds a value out of range") }
+    guard (try? SavedConversation.decode(r.encoded())) == r else { fatalError("an accepted sidecar does not round-trip") }
+    _ = RestoreChoice.decide(r.keyValues, slots: [SlotMemory(id: 0), SlotMemory(id: 1, keys: r.keyValues)], saved: [r.prefix])
+    return 0
+}
+
+/// The executable's entry (libFuzzer's driver, through CFuzzDriver: see Fuzz/README.md).
+@_cdecl("fuzz_sidecar_main")
+public func fuzzSidecarMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    hermes_fuzz_run(argc, argv, fuzzSidecar)
+}

@@ -1,0 +1,53 @@
+/// Where the front sends a warm-cache request, and what was restored there first.
+public struct WarmPlacement: Sendable, Equatable {
+    public var slot: Int
+    /// The saved file restored into the slot for this request; nil when the slot was used as it was.
+    public var restoredFile: String?
+    /// Tokens the restore brought back (llama-server's `n_restored`).
+    public var restoredTokens: Int
+
+    public init(slot: Int, restoredFile: String? = nil, restoredTokens: Int = 0) {
+        self.slot = slot
+        self.restoredFile = restoredFile
+        self.restoredTokens = restoredTokens
+    }
+}
+
+/// The front's view of warm prompt caches (`warm_cache: true` profiles). The daemon's implementation
+/// keeps what each slot holds, restores saved conversations and saves slots before a server stops;
+/// the front and the supervisor do not import each other, so this protocol sits in the core.
+public protocol WarmCacheProvider: Sendable {
+    /// Picks the slot for a request with these `PrefixKeys` on the server `status` describes, restoring
+    /// a saved conversation into it first when that is worth it. Nil: send without `id_slot`.
+    func place(profile: String, status: LocalRuntimeStatus, keys: [UInt64]) async -> WarmPlacement?
+    /// The request sent to `placement` is done; `cacheN` is its answer's `timings.cache_n` when seen.
+    func finished(profile: String, placement: WarmPlacement, cacheN: Int?)
+}
+
+/// Reads `timings.cache_n` (prompt tokens the server reused) from the tail of an answer, JSON or SSE:
+/// the last `"cache_n":` followed by digits. Outside input: bounded, never traps (fuzz target `answer`).
+public enum CacheCountScan {
+    /// How much of an answer's end is kept for the scan (the last SSE chunk carries the timings).
+    public static let tailBytes = 8192
+
+    public static func cacheN(in tail: [UInt8]) -> Int? {
+        let needle = Array("\"cache_n\":".utf8)
+        guard tail.count >= needle.count else { return nil }
+        var start = tail.count - needle.count
+        while start >= 0 {
+            if tail[start] == needle[0], tail[start..<(start + needle.count)].elementsEqual(needle) {
+                var i = start + needle.count
+                while i < tail.count, tail[i] == 0x20 { i += 1 }
+                var value = 0, digits = 0
+                while i < tail.count, tail[i] >= 0x30, tail[i] <= 0x39, digits < 10 {
+                    value = value * 10 + Int(tail[i] - 0x30)
+                    digits += 1
+                    i += 1
+                }
+                return digits > 0 ? value : nil
+            }
+            start -= 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import HermesCore
+import HermesTestSupport
+import Testing
+
+/// Warm prompt caches across `stop`/`start` and a `kill -9` of llama-server (from the last checkpoint).
+@Suite(.serialized) struct WarmCacheRestartCLITests {
+    typealias W = WarmCacheCLITests
+
+    /// The file name the daemon gives a saved conversation: its last prefix key.
+    static func savedName(_ body: String) throws -> String {
+        let bytes = Array(body.utf8)
+        let keys = PrefixKeys.keys(for: try RequestDecoder.decode(.chatCompletions, body: bytes), body: bytes)
+        return "c-" + SavedConversation.hex(try #require(keys.last)) + ".bin"
+    }
+
+    @Test func aConversationSurvivesStopStartAndAKill9() async throws {
+        let profile = try W.profile(port: TestEnvironment.freePort()).replacingOccurrences(of: "idle_unload: 2s", with: "idle_unload: 0")
+        let d = try await OnDemandCLITests.Daemon(profiles: ["w": profile], gtt: 64 << 30, defaultProfile: "w")
+        defer { d.stop() }
+        let url = d.front + "/v1/chat/completions"
+        let kv = d.cli.stateDirectory.appendingPathComponent("kv/w")
+
+        let a1 = [("system", W.system("files")), ("user", "List three files.")]
+        let t1 = try W.timings(await OnDemandCLITests.http("POST", url, body: W.body(a1)))
+
+        // stop, then the next turn loads the model again and restores the conversation.
+        let stopped = try await d.cli.run(["stop", "w"])
+        #expect(stopped.status == 0, "\(stopped.output)")
+        #expect(FileManager.default.fileExists(atPath: kv.appendingPathComponent(try Self.savedName(W.body(a1))).path))
+        let a2 = a1 + [("assistant", t1.reply), ("user", "Two more.")]
+        let r2 = await OnDemandCLITests.http("POST", url, body: W.body(a2))
+        #expect(r2.headers["x-hermes-warm"]?.hasPrefix("restored ") == true, "\(r2.headers)")
+        let t2 = try W.timings(r2)
+        #expect(t2.cacheN >= t1.promptN)
+
+        // Idle for a moment: the grown conversation is checkpointed while the server runs.
+        let checkpoint = kv.appendingPathComponent(try Self.savedName(W.body(a2)))
+        let saved = await TestEnvironment.eventually(timeout: 60) { FileManager.default.fileExists(atPath: checkpoint.path) }
+        #expect(saved, "a checkpoint of the second turn")
+
+        // kill -9 of llama-server: the supervisor restarts it; the next turn comes back from the checkpoint.
+        let pid = try #require(try await d.servers()["w"]?["pid"] as? Int)
+        kill(pid_t(pid), SIGKILL)
+        let back = await TestEnvironment.eventually(timeout: 120) {
+            let s = try? await d.servers()["w"]
+            return s?["phase"] as? String == "ready" && (s?["pid"] as? Int).map { $0 != pid } == true
+        }
+        #expect(back, "the supervisor restarted the killed server")
+        let a3 = a2 + [("assistant", t2.reply), ("user", "One more.")]
+        let r3 = await OnDemandCLITests.http("POST", url, body: W.body(a3))
+        #expect(r3.headers["x-hermes-warm"]?.hasPrefix("restored ") == true, "\(r3.headers)")
+        #expect(try W.timings(r3).cacheN >= t2.promptN + t2.cacheN - 1)
+    }
+
+    /// Evicted by another on-demand model, then the daemon stopped and started again: the conversation
+    /// comes back each time.
+    @Test func aConversationSurvivesAnEvictionAndADaemonRestart() async throws {
+        var big = LlamaServerSettings()
+        big.context = 4096
+        big.slots = 2
+        let need = MemoryEstimate(model: try GGUFReader.modelInfo(path: try TestEnvironment.testModel()), settings: big).totalBytes
+        let other = try OnDemandCLITests.profile(port: TestEnvironment.freePort()).replacingOccurrences(of: "context: 1024", with: "context: 4096")
+        let d = try await OnDemandCLITests.Daemon(profiles: ["w": try W.profile(port: TestEnvironment.freePort()).replacingOccurrences(of: "idle_unload: 2s", with: "idle_unload: 0"),
+                                                             "b": other],
+                                                  gtt: need * 3 / 2, defaultProfile: "w")
+        defer { d.stop() }
+        let url = d.front + "/v1/chat/completions"
+
+        let a1 = [("system", W.system("files")), ("user", "List three files.")]
+        let t1 = try W.timings(await OnDemandCLITests.http("POST", url, body: W.body(a1)))
+        // Another model that does not fit beside it evicts it (saving its slots first).
+        let rb = await OnDemandCLITests.http("POST", url, body: OnDemandCLITests.chat("b"))
+        #expect(rb.status == 200, "\(rb.body)")
+        #expect(try await d.phase("w") == "stopped", "evicted")
+        let a2 = a1 + [("assistant", t1.reply), ("user", "Two more.")]
+        let r2 = await OnDemandCLITests.http("POST", url, body: W.body(a2))
+        #expect(r2.headers["x-hermes-warm"]?.hasPrefix("restored ") == true, "\(r2.headers)")
+        let t2 = try W.timings(r2)
+        #expect(t2.cacheN >= t1.promptN)
+
+        // daemon stop saves it; a new daemon on the same root restores it.
+        d.stop()
+        let next = Process()
+        next.executableURL = URL(fileURLWithPath: d.cli.binary)
+        next.arguments = ["serve"]
+        next.environment = d.cli.environment
+        next.standardOutput = FileHandle.nullDevice
+        next.standardError = FileHandle.nullDevice
+        try next.run()
+        defer {
+            _ = try? d.cli.runBlocking(["daemon", "stop"])
+            if next.isRunning { next.terminate() }
+        }
+        let front = d.front
+        let up = await TestEnvironment.eventually(timeout: 60) { await OnDemandCLITests.http("GET", front + "/health", timeout: 2).status == 200 }
+        #expect(up, "the second daemon's front answers")
+        let a3 = a2 + [("assistant", t2.reply), ("user", "One more.")]
+        let r3 = await OnDemandCLITests.http("POST", url, body: W.body(a3))
+        #expect(r3.headers["x-hermes-warm"]?.hasPrefix("restored ") == true, "\(r3.headers)")
+        #expect(try W.timings(r3).cacheN >= t2.promptN + t2.cacheN - 1)
+    }
+}
