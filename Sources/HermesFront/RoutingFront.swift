@@ -141,13 +141,16 @@ extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-Id")!
 }
 
-/// Headers an upstream sends that describe its own connection, not the answer.
+/// Headers an upstream sends that describe its own connection, not the answer; and its CORS headers,
+/// which are the front's to give (`AccessMiddleware`): an upstream's would let any page read answers.
 let hopByHop: Set<String> = [
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
     "transfer-encoding", "upgrade", "content-length", "date", "server",
 ]
 
 func classify(_ error: any Error) -> String {
+    "access-control-allow-origin", "access-control-allow-credentials", "access-control-allow-methods",
+    "access-control-allow-headers", "access-control-expose-headers", "access-control-max-age",
     if let e = error as? UpstreamError { return e.outcome }
     if let e = error as? HTTPClientError {
         switch e {

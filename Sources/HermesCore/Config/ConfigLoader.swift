@@ -18,7 +18,8 @@ public enum ConfigLoader {
     static let restartKeys = ["enabled", "backoff", "max_restarts", "window"]
     static let runtimeKeys = ["front", "logs", "daemon"]
     static let daemonKeys = ["lease", "drain_timeout"]
-    static let frontKeys = ["listen", "api_key_env", "default", "aliases", "routes", "platforms", "by_source", "max_body"]
+    static let frontKeys = ["listen", "api_key_env", "default", "aliases", "routes", "platforms", "by_source", "max_body",
+                             "allowed_origins", "allowed_hosts"]
     static let logKeys = ["max_bytes", "keep"]
     static let routeKeys = ["name", "match", "profile", "action", "reason"]
     static let matchKeys = ["platform", "source_kind", "toolsets_any", "goal_matches", "model", "has_tools", "prompt_matches"]
