@@ -97,6 +97,8 @@ struct Attempt: Sendable {
     /// The HTTP status, or `refused`, `timeout`, `reset`, `error`, `cooldown`, `down`.
     var outcome: String
     var milliseconds: Double
+    /// Tried although it was cooling down: every candidate left was (see `AttemptPlan.probesHalfOpen`).
+    var halfOpen = false
 
     var receipt: String { "\(profile):\(outcome)" }
 }
@@ -146,11 +148,11 @@ extension HTTPField.Name {
 let hopByHop: Set<String> = [
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
     "transfer-encoding", "upgrade", "content-length", "date", "server",
+    "access-control-allow-origin", "access-control-allow-credentials", "access-control-allow-methods",
+    "access-control-allow-headers", "access-control-expose-headers", "access-control-max-age",
 ]
 
 func classify(_ error: any Error) -> String {
-    "access-control-allow-origin", "access-control-allow-credentials", "access-control-allow-methods",
-    "access-control-allow-headers", "access-control-expose-headers", "access-control-max-age",
     if let e = error as? UpstreamError { return e.outcome }
     if let e = error as? HTTPClientError {
         switch e {

@@ -13,6 +13,8 @@ public enum ConfigLimits {
     public static let logBytes: ClosedRange<Int> = 4096...(1 << 40)
     /// `front.max_body`: the largest request body held in memory.
     public static let bodyBytes: ClosedRange<Int> = 1024...(1 << 30)
+    /// `cooldown_after`: consecutive failures before a remote cools down.
+    public static let cooldownAfter: ClosedRange<Int> = 1...100
     /// Token counts (`context`, `predict`, `context_over`, `output_reserve`): 16 Mi tokens.
     public static let tokens = 1 << 24
 
@@ -57,6 +59,8 @@ public enum ConfigLimits {
                 check("\(p.name).context", s.context, 1...tokens)
                 check("\(p.name).cooldown", s.cooldown)
                 check("\(p.name).timeout", s.timeout)
+                check("\(p.name).cooldown_after", s.cooldownAfter, cooldownAfter)
+                check("\(p.name).failure_window", s.failureWindow)
             }
         }
         return out

@@ -134,6 +134,8 @@ extension ConfigLoader {
             case "fallback": s.fallback = reader.stringList(v, path: k)
             case "cooldown": s.cooldown = reader.duration(v, path: k)
             case "timeout": s.timeout = reader.duration(v, path: k)
+            case "cooldown_after": s.cooldownAfter = reader.int(v, path: k, range: ConfigLimits.cooldownAfter)
+            case "failure_window": s.failureWindow = reader.duration(v, path: k)
             case "headers": s.headers = reader.stringMap(v, path: k)
             case "apis": s.apis = parseAPIs(v, path: k, reader: reader)
             case "vision": s.vision = reader.bool(v, path: k)

@@ -13,6 +13,7 @@ public enum ConfigLoader {
         "mmproj", "vision", "apis", "promote_bad_tool_calls",
     ]
     static let openaiKeys = ["base_url", "api_key_env", "model", "context", "fallback", "cooldown", "timeout", "headers",
+                             "cooldown_after", "failure_window",
                              "apis", "vision"]
     static let healthKeys = ["path", "interval", "timeout", "startup_timeout", "failures", "generation_interval"]
     static let restartKeys = ["enabled", "backoff", "max_restarts", "window"]
