@@ -72,7 +72,8 @@ public func fuzzAnswer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     _ = ToolCallCheck.toolNames(inRequest: answer)
 
     if let m = LlamaServerMetrics.parse(String(decoding: body, as: UTF8.self)) {
-        for v in [m.promptTokens, m.generatedTokens, m.decodeCalls, m.requestsProcessing, m.requestsDeferred] {
+        for v in [m.promptTokens, m.generatedTokens, m.decodeCalls, m.requestsProcessing, m.requestsDeferred, m.draftTokens,
+                  m.draftAccepted, m.draftAcceptance] {
             if let v, !(v.isFinite && v >= 0) { fatalError("a metric out of range: \(v)") }
         }
     }

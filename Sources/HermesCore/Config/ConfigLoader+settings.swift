@@ -75,6 +75,7 @@ extension ConfigLoader {
             case "vision": s.vision = reader.bool(v, path: k)
             case "apis": s.apis = parseAPIs(v, path: k, reader: reader)
             case "promote_bad_tool_calls": s.promoteBadToolCalls = reader.bool(v, path: k)
+            case "speculative": s.speculative = parseSpeculative(v, reader: reader)
             case "health":
                 var h = HealthSettings()
                 for f in reader.mapping(v, path: k, allowed: healthKeys) ?? [] where !YAMLReader.isEmpty(f.value) {

@@ -10,7 +10,7 @@ public enum ConfigLoader {
         "binary", "model", "host", "port", "context", "predict", "threads", "slots", "mlock", "mmap",
         "gpu_layers", "flash_attn", "cache_type", "alias", "args", "env", "health", "restart", "burst",
         "context_over", "output_reserve", "queue_wait", "load", "idle_unload", "pinned", "while_loading",
-        "mmproj", "vision", "apis", "promote_bad_tool_calls",
+        "mmproj", "vision", "apis", "promote_bad_tool_calls", "speculative",
     ]
     static let openaiKeys = ["base_url", "api_key_env", "model", "context", "fallback", "cooldown", "timeout", "headers",
                              "cooldown_after", "failure_window",

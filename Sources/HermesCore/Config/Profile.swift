@@ -110,6 +110,8 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
     public var apis: [AgentAPI]?
     /// Retry an answer with a bad tool call once on the burst profile (reason `bad_tool_call`).
     public var promoteBadToolCalls: Bool?
+    /// Speculative decoding (`speculative:`), written to this build's `--spec-*` flags.
+    public var speculative: SpeculativeSettings?
 
     public init() {}
 
@@ -169,6 +171,7 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
         m.vision = vision ?? parent.vision
         m.apis = apis ?? parent.apis
         m.promoteBadToolCalls = promoteBadToolCalls ?? parent.promoteBadToolCalls
+        m.speculative = speculative ?? parent.speculative
         return m
     }
 }

@@ -81,6 +81,10 @@ extension LlamaServerCommand {
         }
         if let a = s.alias { add(["-a", "--alias"], a) }
         if let m = s.mmproj { add(["--mmproj", "-mm"], m) }
+        if let spec = s.speculative?.arguments(dialect: dialect) {
+            problems += spec.problems
+            for (flags, value) in spec.args { add(flags, value) }
+        }
         if dialect.hasLoadMode {
             switch (s.mlock ?? false, s.mmap) {
             case (true, true?): add(["--load-mode", "-lm"], "mmap+mlock")
