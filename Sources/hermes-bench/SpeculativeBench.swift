@@ -48,10 +48,7 @@ struct SpeculativeBench: AsyncParsableCommand {
     }()
 
     func run() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let llama = try BinaryLocator.resolve(profileBinary: nil, override: nil, environment: env)
-        let cache = env["HERMES_RUNTIME_CACHE"] ?? "\(NSHomeDirectory())/.cache/hermes-runtime"
-        let model = "\(cache)/models/gemma-3-270m-q4_k_m.gguf"
+        let (env, llama, model) = try TestServer.locate()
         let probeDir = FileManager.default.temporaryDirectory.appendingPathComponent("hermes-bench-spec-\(getpid())")
         let dialect = try DialectProbe(cacheDirectory: probeDir).dialect(of: llama)
         var servers: [(row: Row, port: Int, process: Process)] = []
@@ -124,5 +121,15 @@ struct SpeculativeBench: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(100))
         }
         throw ValidationError("llama-server on port \(port) did not become ready within a minute")
+    }
+}
+
+/// The llama-server and test model the benchmarks run (scripts/setup.sh puts them in the cache).
+enum TestServer {
+    static func locate() throws -> (environment: [String: String], llamaServer: String, model: String) {
+        let env = ProcessInfo.processInfo.environment
+        let llama = try BinaryLocator.resolve(profileBinary: nil, override: nil, environment: env)
+        let cache = env["HERMES_RUNTIME_CACHE"] ?? "\(NSHomeDirectory())/.cache/hermes-runtime"
+        return (env, llama, "\(cache)/models/gemma-3-270m-q4_k_m.gguf")
     }
 }
