@@ -40,6 +40,12 @@ public enum ConfigLimits {
                 check("\(p.name).context", s.context, 0...tokens)
                 check("\(p.name).predict", s.predict, -2...tokens)
                 check("\(p.name).slots", s.slots, 1...256)
+                if let sp = s.speculative {
+                    for (key, v) in [("draft_max", sp.draftMax), ("ngram_size", sp.ngramSize), ("ngram_draft", sp.ngramDraft), ("min_hits", sp.minHits)] {
+                        check("\(p.name).speculative.\(key)", v, SpeculativeSettings.counts)
+                    }
+                    check("\(p.name).speculative.draft_min", sp.draftMin, 0...SpeculativeSettings.counts.upperBound)
+                }
                 check("\(p.name).threads", s.threads, -1...4096)
                 check("\(p.name).context_over", s.contextOver, 1...tokens)
                 check("\(p.name).output_reserve", s.outputReserve, 0...tokens)
