@@ -65,6 +65,9 @@ struct StatusCommand: AsyncParsableCommand {
         }
         // ADOPTED: taken over from an earlier daemon (after a crash or `daemon restart`), model never reloaded.
         printTable(["PROFILE", "STATE", "PID", "ADDRESS", "SLOTS", "CTX/SLOT", "RSS", "GPU", "UPTIME", "RESTARTS", "ADOPTED", "LAST ERROR"], rows)
+        for s in servers {
+            if let a = s.draftAcceptance { print(String(format: "%@: speculative decoding, %.0f%% of drafted tokens accepted", s.profile, a * 100)) }
+        }
         let shown = Set(servers.map(\.profile))
         if let models = daemon?.models?.filter({ shown.contains($0.profile) }), !models.isEmpty {
             print("")

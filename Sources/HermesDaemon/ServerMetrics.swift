@@ -94,6 +94,11 @@ final class ServerMetrics: Sendable {
     }
 
     func scrape(_ url: String, timeout: TimeAmount) async -> LlamaServerMetrics? {
+        await Self.scrape(url, http: http, timeout: timeout)
+    }
+
+    /// One server's own `/metrics`, bounded in time and size; nil when it does not answer.
+    static func scrape(_ url: String, http: HTTPClient, timeout: TimeAmount) async -> LlamaServerMetrics? {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
         guard let response = try? await http.execute(request, timeout: timeout),

@@ -6,7 +6,7 @@ import HermesTestSupport
 import Testing
 
 /// `speculative:` end to end: the real daemon starts the real llama-server b11434 with the section's
-/// flags, the server drafts, and its own counters reach the front's `/metrics`.
+/// flags, the server drafts, and its own counters reach the front's `/metrics`, `status` and the page.
 @Suite(.serialized) struct SpeculativeCLITests {
     @Test func anNgramProfileStartsDraftsAndReportsItsAcceptance() async throws {
         let (demoPort, frontPort) = (TestEnvironment.freePort(), TestEnvironment.freePort())
@@ -44,5 +44,16 @@ import Testing
         let acceptance = try #require(sample("hermes_server_draft_acceptance"))
         #expect(acceptance > 0 && acceptance <= 1)
         #expect(sample("hermes_server_draft_accepted_total") != nil)
+
+        // `status` and the page show it too, from the same counters.
+        let status = try await cli.run(["status", "--json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any], "\(status.output)")
+        let server = (json["servers"] as? [[String: Any]])?.first { $0["profile"] as? String == "demo" }
+        let shown = try #require(server?["draft_acceptance"] as? Double, "\(status.stdout)")
+        #expect(shown > 0 && shown <= 1)
+        let table = try await cli.run(["status"])
+        #expect(table.stdout.contains("demo: speculative decoding,") && table.stdout.contains("of drafted tokens accepted"), "\(table.output)")
+        let (page, _) = try await URLSession.shared.data(from: URL(string: front + "/ui/state.json")!)
+        #expect(String(decoding: page, as: UTF8.self).contains("drafts accepted"))
     }
 }
