@@ -10,7 +10,10 @@ import HermesCore
 ///   the event splitter gives the same payloads either way (the network decides the chunks, not us);
 /// - the streamed tool-call judge, fed those payloads, says `.release` for ever once it is done;
 /// - the whole-answer tool-call check and the request's tool list read any bytes;
-/// - llama-server metrics come out finite and non-negative.
+/// - llama-server metrics come out finite and non-negative;
+/// - Responses event numbering only inserts members after an event's opening brace (the rest of the
+///   bytes unchanged), a numbered event is still one JSON object, and a numbered stream is numbered the
+///   same however it is chunked.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAnswer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data, size > 0 else { return 0 }
@@ -61,6 +64,7 @@ public func fuzzAnswer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     pieces += chunked.finish()
     if pieces != oneGo { fatalError("SSE splicing depends on how the stream was chunked (step \(step))") }
+    fuzzResponsesNumbering(body, payloads: payloadsWhole, step: step)
     if payloads != payloadsWhole { fatalError("SSE payloads depend on how the stream was chunked (step \(step))") }
 
     let answer = Data(body)
@@ -69,11 +73,43 @@ public func fuzzAnswer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if let n = CacheCountScan.cacheN(in: body), n < 0 { fatalError("a negative cache_n") }
 
     if let m = LlamaServerMetrics.parse(String(decoding: body, as: UTF8.self)) {
-        for v in [m.promptTokens, m.generatedTokens, m.decodeCalls, m.requestsProcessing, m.requestsDeferred] {
+        for v in [m.promptTokens, m.generatedTokens, m.decodeCalls, m.requestsProcessing, m.requestsDeferred, m.draftTokens,
+                  m.draftAccepted, m.draftAcceptance] {
             if let v, !(v.isFinite && v >= 0) { fatalError("a metric out of range: \(v)") }
         }
     }
     return 0
+}
+
+/// Responses numbering over the whole body as one payload, over the stream's payloads, and over the
+/// stream chunked as the network might.
+func fuzzResponsesNumbering(_ body: [UInt8], payloads: [Data], step: Int) {
+    var numbers = ResponsesEventNumbers()
+    for payload in [body] + payloads.map(Array.init) {
+        let out = numbers.number(payload)
+        guard out != payload else { continue }
+        guard let brace = payload.firstIndex(of: UInt8(ascii: "{")), out.count > payload.count,
+            Array(out[...brace]) == Array(payload[...brace]), Array(out.suffix(payload.count - brace - 1)) == Array(payload[(brace + 1)...])
+        else { fatalError("numbering changed bytes other than its insertion") }
+        if (try? JSONSerialization.jsonObject(with: Data(payload))) is [String: Any],
+            !((try? JSONSerialization.jsonObject(with: Data(out))) is [String: Any])
+        {
+            fatalError("numbering broke a JSON object: \(String(decoding: out, as: UTF8.self).prefix(200))")
+        }
+    }
+    var whole = SSEModelSplice(name: "m")
+    whole.numbers = ResponsesEventNumbers()
+    let oneGo = whole.feed(body) + whole.finish()
+    var chunked = SSEModelSplice(name: "m")
+    chunked.numbers = ResponsesEventNumbers()
+    var pieces: [UInt8] = []
+    var i = 0
+    while i < body.count {
+        pieces += chunked.feed(body[i..<min(body.count, i + step)])
+        i += step
+    }
+    pieces += chunked.finish()
+    if pieces != oneGo { fatalError("Responses numbering depends on how the stream was chunked (step \(step))") }
 }
 
 /// The executable's entry (libFuzzer's driver, through CFuzzDriver: see Fuzz/README.md).

@@ -72,6 +72,9 @@ struct StatusCommand: AsyncParsableCommand {
                 [s.profile, String(s.warmSaved ?? 0), String(s.warmTokens ?? 0), ByteCount.format(s.warmBytes ?? 0)]
             })
         }
+        for s in servers {
+            if let a = s.draftAcceptance { print(String(format: "%@: speculative decoding, %.0f%% of drafted tokens accepted", s.profile, a * 100)) }
+        }
         let shown = Set(servers.map(\.profile))
         if let models = daemon?.models?.filter({ shown.contains($0.profile) }), !models.isEmpty {
             print("")

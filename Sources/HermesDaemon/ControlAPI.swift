@@ -28,6 +28,7 @@ enum ControlAPI {
             var servers = await registry.statuses()
             let gpuBytes = await daemon.gpu.bytesByProfile()
             for i in servers.indices { servers[i].gpuBytes = gpuBytes[servers[i].profile] }
+            await ServerMetrics.fillDraftAcceptance(&servers)
             var status = DaemonStatus(pid: getpid(), startedAt: daemon.startedAt, configRoot: daemon.configRoot,
                                       front: daemon.front.error == nil ? daemon.front.url : nil, servers: servers)
             status.frontError = daemon.front.error

@@ -12,9 +12,13 @@ enum MemoryFit {
             guard let model = settings.model else { return nil }
             // The header is read on a thread of its own, bounded in time, sizes and counts: the event
             // loops this closure runs on keep serving /health, routing and `status` meanwhile.
-            let info: GGUFModelInfo
+            var info: GGUFModelInfo
             do throws(GGUFError) {
                 info = try await GGUFReader().readModelInfoOnOwnThread(path: model)
+                // A draft model (`speculative: type: draft`) needs memory too.
+                if let draft = settings.speculative?.draftModel, settings.speculative?.kind == .draft {
+                    info = info.withDraft(try await GGUFReader().readModelInfoOnOwnThread(path: draft), settings: settings)
+                }
             } catch {
                 // A file llama-server could not load either is refused here with the reader's reason; a
                 // model that only lacks a key the estimate wants is left for llama-server to judge.

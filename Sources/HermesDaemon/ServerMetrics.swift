@@ -13,7 +13,8 @@ import Synchronization
 /// From the supervisor: `up`, `phase`, `restarts_total`, `slots_busy`, `slots_total`,
 /// `context_per_slot`, `load_seconds` (launch to ready), `resident_bytes`. From llama-server's own
 /// `/metrics` (the daemon passes `--metrics`): `prompt_tokens_total`, `generated_tokens_total`,
-/// `decode_calls_total`, `requests_processing`, `requests_deferred`. Counters survive a server
+/// `decode_calls_total`, `requests_processing`, `requests_deferred`, and with `speculative:`
+/// `draft_tokens_total`, `draft_accepted_total`, `draft_acceptance`. Counters survive a server
 /// restart: a value that went down is a new process, and its whole value is added.
 final class ServerMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
@@ -73,6 +74,9 @@ final class ServerMetrics: Sendable {
         if let v = own.decodeCalls { advance("hermes_server_decode_calls_total", "llama_decode calls (llama-server's count)", s.profile, to: v) }
         if let v = own.requestsProcessing { gauge("hermes_server_requests_processing", "requests in a slot now (llama-server's count)", p).set(to: v) }
         if let v = own.requestsDeferred { gauge("hermes_server_requests_deferred", "requests waiting for a slot (llama-server's count)", p).set(to: v) }
+        if let v = own.draftTokens { advance("hermes_server_draft_tokens_total", "tokens drafted by speculative decoding (llama-server's count)", s.profile, to: v) }
+        if let v = own.draftAccepted { advance("hermes_server_draft_accepted_total", "drafted tokens the model accepted (llama-server's count)", s.profile, to: v) }
+        if let v = own.draftAcceptance { gauge("hermes_server_draft_acceptance", "accepted / drafted tokens since the server started", p).set(to: v) }
     }
 
     /// Moves a counter to an absolute value read elsewhere; a value below the last one is a restarted
@@ -90,6 +94,11 @@ final class ServerMetrics: Sendable {
     }
 
     func scrape(_ url: String, timeout: TimeAmount) async -> LlamaServerMetrics? {
+        await Self.scrape(url, http: http, timeout: timeout)
+    }
+
+    /// One server's own `/metrics`, bounded in time and size; nil when it does not answer.
+    static func scrape(_ url: String, http: HTTPClient, timeout: TimeAmount) async -> LlamaServerMetrics? {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
         guard let response = try? await http.execute(request, timeout: timeout),

@@ -22,7 +22,9 @@ final class StatusPageFeed: StatusPageSource {
         let now = Date()
         var servers: [[String: Any]] = []
         let gpuBytes = await gpu.bytesByProfile()
-        for var s in await registry.statuses() {
+        var statuses = await registry.statuses()
+        await ServerMetrics.fillDraftAcceptance(&statuses)
+        for var s in statuses {
             s.gpuBytes = gpuBytes[s.profile]
             servers.append(Self.server(s, now: now))
         }
@@ -42,6 +44,7 @@ final class StatusPageFeed: StatusPageSource {
         o.removeValue(forKey: "command")  // the page shows state, not command lines (an --api-key would be in one)
         if let b = s.residentBytes { o["resident_text"] = ByteCount.format(b) }
         if let b = s.gpuBytes { o["gpu_text"] = ByteCount.format(b) }
+        if let a = s.draftAcceptance { o["draft_text"] = String(format: "%.0f%% drafts accepted", a * 100) }
         if let ready = s.readyAt, s.phase == .ready || s.phase == .unhealthy { o["uptime_s"] = max(0, now.timeIntervalSince(ready)) }
         if let started = s.startedAt, let ready = s.readyAt, ready >= started { o["load_seconds"] = ready.timeIntervalSince(started) }
         if let m = s.model { o["model_name"] = (m as NSString).lastPathComponent }

@@ -87,7 +87,8 @@ struct AnswerReading {
             return .deliver(AnswerStream(held: start, iterator: it, sse: nil, contentLength: isSSE ? nil : length))
         }
         if isSSE {
-            let splice = modelName.map(SSEModelSplice.init(name:))
+            var splice = modelName.map(SSEModelSplice.init(name:))
+            if api == .responses { splice?.numbers = ResponsesEventNumbers() }
             guard let tools = judgeTools, api == .chat, response.status == 200 else {
                 return .deliver(AnswerStream(held: start, iterator: it, sse: splice, contentLength: nil))
             }

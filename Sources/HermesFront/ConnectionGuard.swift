@@ -76,7 +76,8 @@ final class ConnectionGate: Sendable {
 /// - admits it through the `ConnectionGate` (cap, eviction of idle connections);
 /// - closes it when a complete request head has not arrived within `headTimeout` of it opening or of
 ///   the previous answer ending (slowloris, idle keep-alive), or a body within `bodyTimeout` of its head;
-/// - refuses a request target over 16 KB (414);
+/// - refuses a request target over 16 KB (414), `CONNECT` (404, as any path it does not serve) and a
+///   request with two `Host` headers (400, RFC 9112 section 3.2);
 /// - answers a request NIO's parser rejects (bad request line, too many or too large headers, bad
 ///   Content-Length, smuggling shapes) with an OpenAI-shaped JSON 400/431 and closes, where Hummingbird
 ///   would send an empty 400.
@@ -156,6 +157,15 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 refuse(context, status: 414, code: "uri_too_long", message: "the request target is over \(Self.maxTargetBytes) bytes")
                 return
             }
+            if head.method == .connect {
+                refusing = true
+                return refuseConnect(context)
+            }
+            if let (status, code, message) = Self.refusal(head) {
+                refusing = true
+                refuse(context, status: status, code: code, message: message)
+                return
+            }
             inRequest = true
             gate.waiting(context.channel, false)
             // The body must follow within bodyTimeout (a stalled upload holds a connection otherwise).
@@ -200,6 +210,15 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// Why a request head is refused before Hummingbird sees it. The HTTP/1 conversion keeps the first
+    /// `Host` as the authority and leaves any other among the fields.
+    static func refusal(_ head: HTTPRequest) -> (Int, String, String)? {
+        if head.headerFields[HTTPField.Name("Host")!] != nil {
+            return (400, "duplicate_host", "the request has more than one Host header")
+        }
+        return nil
     }
 
     /// Status, code and message for an error NIO's HTTP parser (or the HTTP types conversion) raised.

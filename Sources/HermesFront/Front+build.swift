@@ -27,6 +27,7 @@ public func buildFront(
     let front = try RoutingFront(config: config, runtime: runtime, eventsFile: eventsFile, logger: logger, options: options)
     let router = Router()
     router.add(middleware: OpenAIErrorMiddleware(front: front))
+    router.add(middleware: AccessMiddleware(front: front))
     front.addRoutes(to: router)
     let limit = FileLimit.raiseToHard()
     let gate = ConnectionGate(cap: options.maxConnections ?? FileLimit.connectionCap(descriptors: limit),

@@ -137,6 +137,9 @@ final class Cooldowns: Sendable {
     }
 
     let entries = Mutex<[String: Entry]>([:])
+    /// Failures in a row per remote (`Cooldowns+streaks.swift`), on a clock that starts here.
+    let streaks = Mutex(FailureStreaks())
+    let epoch = ContinuousClock.now
 
     /// The cooldown in force for `profile`: seconds left and whether a 429 set it; nil when none.
     func cooling(_ profile: String, now: ContinuousClock.Instant = .now) -> (seconds: Double, rateLimited: Bool)? {

@@ -64,6 +64,7 @@ extension RoutingFront {
             o.add("profile", a.profile)
             o.add("outcome", a.outcome)
             o.add("ms", ms: a.milliseconds)
+            if a.halfOpen { o.add("half_open", true) }
             return o
         }
         var e = JSONLine(capacity: 640)

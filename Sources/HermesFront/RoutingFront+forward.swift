@@ -94,7 +94,12 @@ extension RoutingFront {
                 reasons.append(r)
             }
             let end: AttemptEnd
-            switch await prepare(profile, job) {
+            let probe = isHalfOpenProbe(queue, at: index - 1, job: job)
+            if probe {
+                reason = AttemptPlan.halfOpenReason
+                reasons.append(reason)
+            }
+            switch await prepare(profile, job, probe: probe) {
             case .skip(let kind, let retryAfter):
                 end = AttemptEnd(profile: profile.name, isLocal: profile.isLocal, kind: kind, retryAfter: retryAfter)
                 attempts.append(Attempt(profile: profile.name, outcome: end.outcome, milliseconds: 0))
@@ -138,7 +143,8 @@ extension RoutingFront {
                         }
                         continue
                     }
-                    attempts.append(Attempt(profile: profile.name, outcome: String(response.status), milliseconds: took.milliseconds))
+                    attempts.append(Attempt(profile: profile.name, outcome: String(response.status), milliseconds: took.milliseconds, halfOpen: probe))
+                    if !profile.isLocal { cooldowns.answered(profile.name) }
                     record.update {
                         $0.attempts = attempts
                         $0.profile = profile.name
@@ -152,7 +158,7 @@ extension RoutingFront {
                 case .failed(let kind, let retryAfter):
                     warmDone(profile.name, warm, cacheN: nil)
                     end = AttemptEnd(profile: profile.name, isLocal: profile.isLocal, kind: kind, retryAfter: retryAfter)
-                    attempts.append(Attempt(profile: profile.name, outcome: end.outcome, milliseconds: took.milliseconds))
+                    attempts.append(Attempt(profile: profile.name, outcome: end.outcome, milliseconds: took.milliseconds, halfOpen: probe))
                     logger.info("upstream failed before the first byte", metadata: [
                         "profile": "\(profile.name)", "outcome": "\(end.outcome)", "request_id": "\(record.id)",
                     ])
@@ -161,7 +167,8 @@ extension RoutingFront {
             ends.append(end)
 
             // It failed before the first byte: what next is AttemptPlan's decision.
-            let step = AttemptPlan.next(after: end, profile: profile, policy: job.state.policy, burstTried: burstTried)
+            let step = AttemptPlan.next(after: end, profile: profile, policy: job.state.policy, burstTried: burstTried,
+                                        failures: cooldowns.failures(after: end, settings: profile.openai))
             if profile.isLocal {
                 ticket?.release()
                 ticket = nil
@@ -210,7 +217,7 @@ extension RoutingFront {
     }
 
     /// The URL, headers and body for `profile`, or why it cannot be tried now.
-    func prepare(_ profile: Profile, _ job: Job) async -> Prepared {
+    func prepare(_ profile: Profile, _ job: Job, probe: Bool = false) async -> Prepared {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "accept", value: job.clientHeaders[.accept] ?? (job.ctx.stream ? "text/event-stream" : "application/json"))
@@ -227,7 +234,7 @@ extension RoutingFront {
                          warm: warm)
         }
         guard let remote = profile.openai, let base = remote.baseURL else { return .skip(.error, retryAfter: nil) }
-        if let c = cooldowns.cooling(profile.name) { return .skip(.cooldown(rateLimited: c.rateLimited), retryAfter: c.seconds) }
+        if !probe, let c = cooldowns.cooling(profile.name) { return .skip(.cooldown(rateLimited: c.rateLimited), retryAfter: c.seconds) }
         let body = remote.model.map { Self.body(job.raw, edits: BodySplice.edits(for: job.decoded, model: $0)) } ?? job.raw
         if job.ctx.api == .messages {
             Self.addAnthropicHeaders(&headers, key: job.state.remoteKeys[profile.name], client: job.clientHeaders)

@@ -97,6 +97,8 @@ struct Attempt: Sendable {
     /// The HTTP status, or `refused`, `timeout`, `reset`, `error`, `cooldown`, `down`.
     var outcome: String
     var milliseconds: Double
+    /// Tried although it was cooling down: every candidate left was (see `AttemptPlan.probesHalfOpen`).
+    var halfOpen = false
 
     var receipt: String { "\(profile):\(outcome)" }
 }
@@ -141,10 +143,13 @@ extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-Id")!
 }
 
-/// Headers an upstream sends that describe its own connection, not the answer.
+/// Headers an upstream sends that describe its own connection, not the answer; and its CORS headers,
+/// which are the front's to give (`AccessMiddleware`): an upstream's would let any page read answers.
 let hopByHop: Set<String> = [
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
     "transfer-encoding", "upgrade", "content-length", "date", "server",
+    "access-control-allow-origin", "access-control-allow-credentials", "access-control-allow-methods",
+    "access-control-allow-headers", "access-control-expose-headers", "access-control-max-age",
 ]
 
 func classify(_ error: any Error) -> String {

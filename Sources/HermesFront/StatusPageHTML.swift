@@ -162,7 +162,8 @@ function renderServers(servers, controls, hasKey) {
     const slots = (v.slots_total ? (dash(v.slots_busy) + '/' + v.slots_total) : '-') + (v.warm_text ? ' (warm: ' + v.warm_text + ')' : '');
     const address = v.port ? ((v.host || '') + ':' + v.port) : '-';
     const load = v.load_state ? v.load_state : (v.load_seconds ? v.load_seconds.toFixed(1) + 's' : '-');
-    const tr = row([el('td', v.profile), pc, el('td', dash(v.model_name)), el('td', dash(v.pid)), el('td', address), el('td', slots),
+    const model = dash(v.model_name) + (v.draft_text ? ' (' + v.draft_text + ')' : '');
+    const tr = row([el('td', v.profile), pc, el('td', model), el('td', dash(v.pid)), el('td', address), el('td', slots),
       el('td', dash(v.context_per_slot)), el('td', dash(v.resident_text)), el('td', dash(v.gpu_text)), el('td', dur(v.uptime_s)),
       el('td', load), el('td', v.restarts), el('td', v.last_error || '', 'err')]);
     tr.className = 'server' + (selected === v.profile ? ' selected' : '');

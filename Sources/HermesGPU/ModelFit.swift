@@ -9,7 +9,10 @@ public enum ModelFit {
     /// The verdict for `settings` given what the probe found; nil when the model cannot be read or no
     /// pool can be measured (nothing to judge, so nothing is refused).
     public static func verdict(settings: LlamaServerSettings, gpu: GPUFit?, systemAvailableBytes: UInt64?) -> FitVerdict? {
-        guard let model = settings.model, let info = try? GGUFReader.modelInfo(path: model) else { return nil }
+        guard let model = settings.model, var info = try? GGUFReader.modelInfo(path: model) else { return nil }
+        if settings.speculative?.kind == .draft, let draft = settings.speculative?.draftModel, let d = try? GGUFReader.modelInfo(path: draft) {
+            info = info.withDraft(d, settings: settings)
+        }
         return verdict(model: info, settings: settings, gpu: gpu, systemAvailableBytes: systemAvailableBytes)
     }
 

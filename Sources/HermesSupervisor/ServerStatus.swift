@@ -26,6 +26,9 @@ public struct ServerStatus: Sendable, Codable, Equatable {
     public var residentBytes: Int?
     /// Bytes of GPU memory this server's process uses, when the GPU probe can tell.
     public var gpuBytes: Int?
+    /// Accepted / drafted tokens since the server started (llama-server's own counters), for a server
+    /// launched with `speculative:`; filled by the daemon when asked, nil before anything was drafted.
+    public var draftAcceptance: Double?
     public var lastError: String?
     public var hint: String?
     /// The server's last log lines, filled when a start failed.

@@ -23,10 +23,7 @@ struct SupervisorBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let llama = try BinaryLocator.resolve(profileBinary: nil, override: nil, environment: env)
-        let cache = env["HERMES_RUNTIME_CACHE"] ?? "\(NSHomeDirectory())/.cache/hermes-runtime"
-        let model = "\(cache)/models/gemma-3-270m-q4_k_m.gguf"
+        let (env, llama, model) = try TestServer.locate()
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("hermes-bench-\(getpid())")
         let paths = RuntimePaths(configRoot: root, stateDirectory: root.appendingPathComponent("state"))
         let probe = DialectProbe(cacheDirectory: paths.dialectCacheDirectory)

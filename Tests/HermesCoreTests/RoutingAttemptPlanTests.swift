@@ -39,8 +39,11 @@ import Testing
         #expect(limited.cooldown == 7)
         #expect(limited.fallbackReason == "rate_limited")
         #expect(limited.insert.isEmpty)   // the fallbacks are already queued after it
-        let broken = AttemptPlan.next(after: end("coding-burst", local: false, .status(502), retryAfter: 7), profile: burst, policy: policy, burstTried: false)
+        let broken = AttemptPlan.next(after: end("coding-burst", local: false, .status(502), retryAfter: 7), profile: burst, policy: policy,
+                                      burstTried: false, failures: 3)
         #expect(broken.cooldown == OpenAISettings().effectiveCooldown)
+        let blip = AttemptPlan.next(after: end("coding-burst", local: false, .status(502)), profile: burst, policy: policy, burstTried: false)
+        #expect(blip.cooldown == nil && blip.fallbackReason == "status_5xx", "one 502 does not cool it")
         #expect(broken.fallbackReason == "status_5xx")
         let absurd = AttemptPlan.next(after: end("coding-burst", local: false, .status(429), retryAfter: 1e12), profile: burst, policy: policy, burstTried: false)
         #expect(absurd.cooldown == 3600)

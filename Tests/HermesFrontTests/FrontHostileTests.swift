@@ -49,7 +49,7 @@ import Testing
             return Case(bytes: post(body(#"{"messages":[{"role":"user","content":"a"#) + [0xFF, 0xC0, 0xED, 0xA0, 0x80] + body(#""}]}"#)),
                         mustRefuse: true, label: "utf8")
         case 6:   // invalid UTF-8 in the path
-            return Case(bytes: body("POST /v1/chat/") + [0xFF, 0xFE] + body(" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}"),
+            return Case(bytes: body("POST /v1/chat/") + [0xFF, 0xFE] + body(" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}"),
                         mustRefuse: true, label: "path-utf8")
         case 7:   // too many headers
             let n = [1500, 5000].randomElement(using: &g)!
@@ -59,22 +59,22 @@ import Testing
             return Case(bytes: post(valid, "X-Big: " + String(repeating: "a", count: 200_000) + "\r\n"), mustRefuse: true, label: "big-header")
         case 9:   // smuggling: Content-Length and Transfer-Encoding together
             let chunked = body("\(String(valid.count, radix: 16))\r\n") + valid + body("\r\n0\r\n\r\n")
-            return Case(bytes: body("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n") + chunked,
+            return Case(bytes: body("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n") + chunked,
                         mustRefuse: true, label: "cl+te")
         case 10:  // two different Content-Lengths
-            return Case(bytes: body("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: \(valid.count)\r\nContent-Length: 3\r\n\r\n") + valid,
+            return Case(bytes: body("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(valid.count)\r\nContent-Length: 3\r\n\r\n") + valid,
                         mustRefuse: true, label: "cl+cl")
         case 11:  // bad Content-Length
             let v = ["abc", "-1", "99999999999999999999", "1 2"].randomElement(using: &g)!
-            return Case(bytes: body("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: \(v)\r\n\r\n{}"), mustRefuse: true, label: "bad-cl")
+            return Case(bytes: body("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(v)\r\n\r\n{}"), mustRefuse: true, label: "bad-cl")
         case 12:  // bad request line / version
             let line = ["GET / HTTP/9.9", "GARBAGE", "POST  HTTP/1.1", "POST /v1/chat/completions HTTX/1.1", "\u{1}\u{2}\u{3}"].randomElement(using: &g)!
-            return Case(bytes: body("\(line)\r\nHost: x\r\nConnection: close\r\n\r\n"), mustRefuse: true, label: "request-line")
+            return Case(bytes: body("\(line)\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"), mustRefuse: true, label: "request-line")
         case 13:  // 1 MB query
-            return Case(bytes: body("GET /v1/models?q=" + String(repeating: "a", count: 1 << 20) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            return Case(bytes: body("GET /v1/models?q=" + String(repeating: "a", count: 1 << 20) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
                         mustRefuse: true, label: "query")
         case 14:  // bad chunked body
-            return Case(bytes: body("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"),
+            return Case(bytes: body("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"),
                         mustRefuse: true, label: "chunk")
         default:  // duplicate and escaped keys, top-level non-objects
             let b = [#"{"max_tokens":1,"max\u005ftokens":99999,"#+msg+"}", "[1,2,3]", "\"str\"", "null", "{}" , #"{"messages":[]}"#].randomElement(using: &g)!

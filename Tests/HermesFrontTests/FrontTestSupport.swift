@@ -207,7 +207,8 @@ func chatBody(_ prompt: String, maxTokens: Int = 8, stream: Bool = false, model:
 }
 
 /// A test-only upstream that misbehaves on request, one behaviour per path prefix:
-/// `/ok`, `/429` (Retry-After: 1; `/429x3`: 3), `/502`, `/503`, `/slow` (answers after 2 s), `/cut` (a stream cut after
+/// `/ok`, `/429` (Retry-After: 1; `/429x3`: 3), `/502`, `/failsN` (502 for the first N, then ok), `/cors`
+/// (ok with `Access-Control-Allow-Origin: *`), `/503`, `/slow` (answers after 2 s), `/cut` (a stream cut after
 /// two chunks), `/headdie` (a 200 head, then the connection dies before any body byte), `/gated` (first
 /// chunk, then waits for `openGate()` before the rest). `lastBody` holds the raw bytes last received.
 final class FaultUpstream: Sendable {
@@ -271,6 +272,14 @@ final class FaultUpstream: Sendable {
                 return Response(status: .tooManyRequests, headers: h, body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"message":"slow down"}}"#)))
             case "502", "503":
                 return Response(status: .init(code: Int(mode)!), headers: json, body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"message":"down"}}"#)))
+            case let m where m.hasPrefix("fails"):
+                // `/failsN`: the first N requests get a 502, then it answers.
+                if self.hitCount(m) <= Int(m.dropFirst(5)) ?? 0 {
+                    return Response(status: .badGateway, headers: json, body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"message":"down"}}"#)))
+                }
+            case "cors":
+                json[.accessControlAllowOrigin] = "*"
+                json[.accessControlAllowCredentials] = "true"
             case "slow":
                 try await Task.sleep(for: .seconds(2))
             case "cut":

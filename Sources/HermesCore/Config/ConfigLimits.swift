@@ -13,6 +13,8 @@ public enum ConfigLimits {
     public static let logBytes: ClosedRange<Int> = 4096...(1 << 40)
     /// `front.max_body`: the largest request body held in memory.
     public static let bodyBytes: ClosedRange<Int> = 1024...(1 << 30)
+    /// `cooldown_after`: consecutive failures before a remote cools down.
+    public static let cooldownAfter: ClosedRange<Int> = 1...100
     /// Token counts (`context`, `predict`, `context_over`, `output_reserve`): 16 Mi tokens.
     public static let tokens = 1 << 24
 
@@ -38,6 +40,12 @@ public enum ConfigLimits {
                 check("\(p.name).context", s.context, 0...tokens)
                 check("\(p.name).predict", s.predict, -2...tokens)
                 check("\(p.name).slots", s.slots, 1...256)
+                if let sp = s.speculative {
+                    for (key, v) in [("draft_max", sp.draftMax), ("ngram_size", sp.ngramSize), ("ngram_draft", sp.ngramDraft), ("min_hits", sp.minHits)] {
+                        check("\(p.name).speculative.\(key)", v, SpeculativeSettings.counts)
+                    }
+                    check("\(p.name).speculative.draft_min", sp.draftMin, 0...SpeculativeSettings.counts.upperBound)
+                }
                 check("\(p.name).threads", s.threads, -1...4096)
                 check("\(p.name).context_over", s.contextOver, 1...tokens)
                 check("\(p.name).output_reserve", s.outputReserve, 0...tokens)
@@ -58,6 +66,8 @@ public enum ConfigLimits {
                 check("\(p.name).context", s.context, 1...tokens)
                 check("\(p.name).cooldown", s.cooldown)
                 check("\(p.name).timeout", s.timeout)
+                check("\(p.name).cooldown_after", s.cooldownAfter, cooldownAfter)
+                check("\(p.name).failure_window", s.failureWindow)
             }
         }
         return out

@@ -52,6 +52,7 @@ extension ConfigLoader {
             case "default": front.defaultProfile = reader.string(e.value, path: path)
             case "aliases": front.aliases = reader.stringMap(e.value, path: path) ?? [:]
             case "max_body": if let v = reader.bytes(e.value, path: path, range: ConfigLimits.bodyBytes) { front.maxBodyBytes = v }
+            case "allowed_origins", "allowed_hosts": parseAccessList(e, into: &front, reader: reader)
             case "routes":
                 guard case .sequence(let seq) = e.value else {
                     reader.add(.error, e.value, path: path, "expected a list of routes")

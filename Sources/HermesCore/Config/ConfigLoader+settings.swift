@@ -77,6 +77,7 @@ extension ConfigLoader {
             case "promote_bad_tool_calls": s.promoteBadToolCalls = reader.bool(v, path: k)
             case "warm_cache": s.warmCache = reader.bool(v, path: k)
             case "cache_ram": s.cacheRAM = reader.int(v, path: k, range: KVCacheSettings.cacheRAMRange)
+            case "speculative": s.speculative = parseSpeculative(v, reader: reader)
             case "health":
                 var h = HealthSettings()
                 for f in reader.mapping(v, path: k, allowed: healthKeys) ?? [] where !YAMLReader.isEmpty(f.value) {
@@ -136,6 +137,8 @@ extension ConfigLoader {
             case "fallback": s.fallback = reader.stringList(v, path: k)
             case "cooldown": s.cooldown = reader.duration(v, path: k)
             case "timeout": s.timeout = reader.duration(v, path: k)
+            case "cooldown_after": s.cooldownAfter = reader.int(v, path: k, range: ConfigLimits.cooldownAfter)
+            case "failure_window": s.failureWindow = reader.duration(v, path: k)
             case "headers": s.headers = reader.stringMap(v, path: k)
             case "apis": s.apis = parseAPIs(v, path: k, reader: reader)
             case "vision": s.vision = reader.bool(v, path: k)

@@ -10,15 +10,17 @@ public enum ConfigLoader {
         "binary", "model", "host", "port", "context", "predict", "threads", "slots", "mlock", "mmap",
         "gpu_layers", "flash_attn", "cache_type", "alias", "args", "env", "health", "restart", "burst",
         "context_over", "output_reserve", "queue_wait", "load", "idle_unload", "pinned", "while_loading",
-        "mmproj", "vision", "apis", "promote_bad_tool_calls", "warm_cache", "cache_ram",
+        "mmproj", "vision", "apis", "promote_bad_tool_calls", "warm_cache", "cache_ram", "speculative",
     ]
     static let openaiKeys = ["base_url", "api_key_env", "model", "context", "fallback", "cooldown", "timeout", "headers",
+                             "cooldown_after", "failure_window",
                              "apis", "vision"]
     static let healthKeys = ["path", "interval", "timeout", "startup_timeout", "failures", "generation_interval"]
     static let restartKeys = ["enabled", "backoff", "max_restarts", "window"]
     static let runtimeKeys = ["front", "logs", "daemon", "kv_cache"]
     static let daemonKeys = ["lease", "drain_timeout"]
-    static let frontKeys = ["listen", "api_key_env", "default", "aliases", "routes", "platforms", "by_source", "max_body"]
+    static let frontKeys = ["listen", "api_key_env", "default", "aliases", "routes", "platforms", "by_source", "max_body",
+                             "allowed_origins", "allowed_hosts"]
     static let logKeys = ["max_bytes", "keep"]
     static let routeKeys = ["name", "match", "profile", "action", "reason"]
     static let matchKeys = ["platform", "source_kind", "toolsets_any", "goal_matches", "model", "has_tools", "prompt_matches"]

@@ -114,6 +114,8 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
     public var warmCache: Bool?
     /// llama-server's host-RAM prompt cache in MiB (`--cache-ram`; -1 unlimited, 0 off).
     public var cacheRAM: Int?
+    /// Speculative decoding (`speculative:`), written to this build's `--spec-*` flags.
+    public var speculative: SpeculativeSettings?
 
     public init() {}
 
@@ -175,6 +177,7 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
         m.promoteBadToolCalls = promoteBadToolCalls ?? parent.promoteBadToolCalls
         m.warmCache = warmCache ?? parent.warmCache
         m.cacheRAM = cacheRAM ?? parent.cacheRAM
+        m.speculative = speculative ?? parent.speculative
         return m
     }
 }
@@ -301,6 +304,10 @@ public struct OpenAISettings: Sendable, Equatable, Codable {
     public var cooldown: Double?
     /// Seconds to wait for the first byte of an answer.
     public var timeout: Double?
+    /// Consecutive failures (5xx, refused, timeout) within `failureWindow` before it cools down.
+    public var cooldownAfter: Int?
+    /// Seconds over which those failures count as one streak.
+    public var failureWindow: Double?
     /// Extra headers sent upstream (e.g. OpenRouter's `HTTP-Referer`).
     public var headers: [String: String]?
     /// The APIs the provider offers under `base_url` (default `[chat]`; Anthropic's own API: `[messages]`).
@@ -312,6 +319,8 @@ public struct OpenAISettings: Sendable, Equatable, Codable {
 
     public var effectiveCooldown: Double { cooldown ?? 30 }
     public var effectiveTimeout: Double { timeout ?? 120 }
+    public var effectiveCooldownAfter: Int { cooldownAfter ?? 3 }
+    public var effectiveFailureWindow: Double { failureWindow ?? 60 }
 
     public func inheriting(from parent: OpenAISettings) -> OpenAISettings {
         var m = self
@@ -322,6 +331,8 @@ public struct OpenAISettings: Sendable, Equatable, Codable {
         m.fallback = fallback ?? parent.fallback
         m.cooldown = cooldown ?? parent.cooldown
         m.timeout = timeout ?? parent.timeout
+        m.cooldownAfter = cooldownAfter ?? parent.cooldownAfter
+        m.failureWindow = failureWindow ?? parent.failureWindow
         if let p = parent.headers { m.headers = p.merging(headers ?? [:]) { _, own in own } }
         m.apis = apis ?? parent.apis
         m.vision = vision ?? parent.vision

@@ -41,6 +41,10 @@ public struct FrontSettings: Sendable, Equatable, Codable {
     public var routes: [Route] = []
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes: Int = 32 << 20
+    /// Web pages (`scheme://host[:port]`) that may call the front besides its own address.
+    public var allowedOrigins: [String] = []
+    /// Names besides loopback, address literals and the listen address that `Host` may carry.
+    public var allowedHosts: [String] = []
 
     public init() {}
 }

@@ -90,6 +90,10 @@ extension LlamaServerCommand {
             // With a unified KV an idle slot is moved to host RAM and cleared: a save would write 0 tokens.
             if dialect.accepts("--no-cache-idle-slots") { args.append("--no-cache-idle-slots") }
         }
+        if let spec = s.speculative?.arguments(dialect: dialect) {
+            problems += spec.problems
+            for (flags, value) in spec.args { add(flags, value) }
+        }
         if dialect.hasLoadMode {
             switch (s.mlock ?? false, s.mmap) {
             case (true, true?): add(["--load-mode", "-lm"], "mmap+mlock")

@@ -17,10 +17,13 @@ public struct LlamaServerDialect: Sendable, Equatable, Codable {
     public var flags: [String: Arity]
     /// The build's version line (`version: 11434 (abc123)`), when known.
     public var version: String?
+    /// The placeholder of `--spec-type` (`none,draft-simple,...`): the speculative kinds this build has.
+    public var specTypeList: String?
 
-    public init(flags: [String: Arity], version: String? = nil) {
+    public init(flags: [String: Arity], version: String? = nil, specTypeList: String? = nil) {
         self.flags = flags
         self.version = version
+        self.specTypeList = specTypeList
     }
 
     /// Current builds: memory locking is `--load-mode`, `--mlock` is gone.
@@ -40,6 +43,7 @@ public struct LlamaServerDialect: Sendable, Equatable, Codable {
     /// `, ` and followed by placeholders (`N`, `MODE`, `[on|off|auto]`); the description starts after a gap.
     public static func parse(help: String, version: String? = nil) -> LlamaServerDialect {
         var flags: [String: Arity] = [:]
+        var specTypes: String?
         for rawLine in help.split(separator: "\n", omittingEmptySubsequences: true) {
             guard rawLine.first == "-" else { continue }
             // `-t,    --threads N      text`: close the gap after commas, then cut at the description gap.
@@ -54,12 +58,13 @@ public struct LlamaServerDialect: Sendable, Equatable, Codable {
                     names.append(String(t))
                 } else if !t.isEmpty {
                     arity = t.hasPrefix("[") ? .optional : .required
+                    if names.contains("--spec-type"), t.contains(",") { specTypes = String(t) }
                     break
                 }
             }
             for n in names where flags[n] == nil { flags[n] = arity }
         }
-        return LlamaServerDialect(flags: flags, version: version)
+        return LlamaServerDialect(flags: flags, version: version, specTypeList: specTypes)
     }
 
     /// A problem with an argument list, found before launch rather than as a dead process.

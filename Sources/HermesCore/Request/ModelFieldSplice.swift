@@ -135,6 +135,8 @@ public struct SSEModelSplice: Sendable {
     let value: String
     var pending: [UInt8] = []
     var scanned = 0
+    /// A Responses API stream's missing event numbers are added too; nil for other APIs.
+    public var numbers: ResponsesEventNumbers?
     /// An event larger than this is passed on unspliced rather than buffered without end.
     public static let maxEventBytes = 8 << 20
 
@@ -144,7 +146,7 @@ public struct SSEModelSplice: Sendable {
     public mutating func feed(_ chunk: some Collection<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
         for e in SSEEventSplitter.takeEvents(appending: chunk, to: &pending, scanned: &scanned) {
-            out.append(contentsOf: Self.event(Array(e), name: value))
+            out.append(contentsOf: Self.event(Array(e), name: value, numbers: &numbers))
         }
         if pending.count > Self.maxEventBytes {
             out.append(contentsOf: pending)
@@ -160,11 +162,11 @@ public struct SSEModelSplice: Sendable {
             pending.removeAll()
             scanned = 0
         }
-        return pending.isEmpty ? [] : Self.event(pending, name: value)
+        return pending.isEmpty ? [] : Self.event(pending, name: value, numbers: &numbers)
     }
 
     /// One event: each `data:` line's payload spliced, other lines as they are.
-    static func event(_ e: [UInt8], name: String) -> [UInt8] {
+    static func event(_ e: [UInt8], name: String, numbers: inout ResponsesEventNumbers?) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(e.count + 16)
         var lineStart = 0
@@ -178,7 +180,8 @@ public struct SSEModelSplice: Sendable {
                     var payloadEnd = i
                     if payloadEnd > payloadStart, e[payloadEnd - 1] == 0x0D { payloadEnd -= 1 }
                     out.append(contentsOf: e[lineStart..<payloadStart])
-                    out.append(contentsOf: ModelFieldSplice.replacing(in: Array(e[payloadStart..<payloadEnd]), with: name))
+                    let payload = ModelFieldSplice.replacing(in: Array(e[payloadStart..<payloadEnd]), with: name)
+                    out.append(contentsOf: numbers == nil ? payload : numbers!.number(payload))
                     out.append(contentsOf: e[payloadEnd..<i])
                 } else {
                     out.append(contentsOf: line)

@@ -97,8 +97,10 @@ public struct GiveUp: Sendable, Equatable {
 public enum AttemptPlan {
     /// After `end`: a local profile bursts once (to its `burst` profile, then that profile's fallbacks),
     /// as `local_down` when it was not serving and `local_error` when it failed; a remote cools down
-    /// (for its Retry-After on a 429, else its `cooldown`) and the queue moves on to its fallbacks.
-    public static func next(after end: AttemptEnd, profile: Profile, policy: RoutingPolicy, burstTried: Bool) -> NextStep {
+    /// (for its Retry-After on a 429, else its `cooldown` once `failures` in a row reach its
+    /// `cooldown_after`: see `cools`) and the queue moves on to its fallbacks.
+    public static func next(after end: AttemptEnd, profile: Profile, policy: RoutingPolicy, burstTried: Bool,
+                            failures: Int = 1) -> NextStep {
         var step = NextStep()
         if end.isLocal {
             if end.kind != .down { step.reportFailure = true }
@@ -114,11 +116,12 @@ public enum AttemptPlan {
         case .cooldown:
             step.fallbackReason = "cooldown"
         case .status(let s):
-            step.cooldown = UpstreamPolicy.cooldown(retryAfter: s == 429 ? end.retryAfter : nil, settings: remote)
             step.fallbackReason = s == 429 ? "rate_limited" : "status_5xx"
         default:
-            step.cooldown = UpstreamPolicy.cooldown(retryAfter: nil, settings: remote)
             step.fallbackReason = end.outcome
+        }
+        if cools(after: end, failures: failures, settings: remote) {
+            step.cooldown = UpstreamPolicy.cooldown(retryAfter: end.kind == .status(429) ? end.retryAfter : nil, settings: remote)
         }
         return step
     }

@@ -16,6 +16,16 @@ public struct LlamaServerMetrics: Sendable, Equatable {
     public var requestsProcessing: Double?
     /// `llamacpp:requests_deferred`: requests waiting for a slot now.
     public var requestsDeferred: Double?
+    /// `llamacpp:spec_decode_num_draft_tokens_total`: tokens drafted (speculative decoding).
+    public var draftTokens: Double?
+    /// `llamacpp:spec_decode_num_accepted_tokens_total`: drafted tokens the model accepted.
+    public var draftAccepted: Double?
+
+    /// Accepted / drafted since the server started; nil before anything was drafted.
+    public var draftAcceptance: Double? {
+        guard let d = draftTokens, let a = draftAccepted, d > 0 else { return nil }
+        return min(1, a / d)
+    }
 
     public static let maxBytes = 1 << 20
 
@@ -38,6 +48,8 @@ public struct LlamaServerMetrics: Sendable, Equatable {
             case "llamacpp:n_decode_total": m.decodeCalls = value
             case "llamacpp:requests_processing": m.requestsProcessing = value
             case "llamacpp:requests_deferred": m.requestsDeferred = value
+            case "llamacpp:spec_decode_num_draft_tokens_total": m.draftTokens = value
+            case "llamacpp:spec_decode_num_accepted_tokens_total": m.draftAccepted = value
             default: continue
             }
         }
