@@ -57,9 +57,15 @@ public final class ROCmSMISession: Sendable {
 
     /// Reads every device and process (initializing the library first if needed).
     public func sample() async throws(GPUProbeError) -> GPUSample {
-        let lib = try ROCmSMILibrary.shared.get()
         let first = !isInitialized
         return try await run(first ? "rsmi_init" : "a probe") { [self] in
+            // Found and loaded (dlopen, the library's constructors) on the library's thread, under the
+            // call's timeout like every call into it: never on a thread of the concurrency pool.
+            let lib: ROCmSMILibrary
+            switch ROCmSMILibrary.shared {
+            case .success(let found): lib = found
+            case .failure(let missing): return .failure(missing)
+            }
             if !self.isInitialized {
                 let status = lib.rsmi_init(0)
                 guard status == RSMI_STATUS_SUCCESS else {
