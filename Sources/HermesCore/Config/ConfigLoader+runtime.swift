@@ -30,6 +30,7 @@ extension ConfigLoader {
                     default: break
                     }
                 }
+            case "budgets": settings.budgets = parseBudgets(e.value, reader: reader)
             default: break
             }
         }

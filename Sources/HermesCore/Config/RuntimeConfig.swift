@@ -6,6 +6,8 @@ public struct RuntimeSettings: Sendable, Equatable, Codable {
     public var logs: LogSettings
     public var daemon: DaemonSettings
     public var source: SourceLocation
+    /// `budgets:` (total, per source, warn_at).
+    public var budgets = BudgetSettings()
 
     public init(front: FrontSettings = FrontSettings(), logs: LogSettings = LogSettings(), daemon: DaemonSettings = DaemonSettings(),
                 source: SourceLocation) {
