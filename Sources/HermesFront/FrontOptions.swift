@@ -39,6 +39,8 @@ public struct FrontOptions: Sendable {
     public var eventsKeep: Int?
     /// The daemon's side of the status page (`GET /`, `/ui`); nil shows the front's routing alone.
     public var statusPage: (any StatusPageSource)? = nil
+    /// Keep the spend ledger (`STATE/spend/`) and enforce budgets; off only to measure its cost.
+    public var ledger = true
 
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment, host: String? = nil, port: Int? = nil,

@@ -24,6 +24,7 @@ extension RoutingFront {
         headers[.hermesAttempts] = attempts.map(\.receipt).joined(separator: ",")
         headers[.hermesOverhead] = formatMs(overhead.milliseconds)
         record.update { $0.overhead = overhead }
+        if !isSSE { receipt(&headers, usage: answer.usage, price: record.snapshot.price) }
         let front = self
         // Read now: the body is written after the handler returned, outside its task-local values.
         let shape = ErrorShape.current
@@ -48,13 +49,13 @@ extension RoutingFront {
                     try await writer.write(chunk)
                 } catch {
                     // The client went away: nothing left to deliver.
-                    record.update { $0.bytesOut = bytes; $0.firstByte = firstByte; $0.cut = "client_gone" }
+                    record.update { $0.bytesOut = bytes; $0.firstByte = firstByte; $0.cut = "client_gone"; $0.usage = answer.usage }
                     ticket?.release()
                     front.writeEvent(record)
                     throw error
                 }
             }
-            record.update { $0.bytesOut = bytes; $0.firstByte = firstByte; $0.cut = cut }
+            record.update { $0.bytesOut = bytes; $0.firstByte = firstByte; $0.cut = cut; $0.usage = answer.usage }
             if let cut {
                 front.logger.warning("upstream stream cut", metadata: ["profile": "\(profile)", "outcome": "\(cut)",
                                                                         "request_id": "\(record.id)"])

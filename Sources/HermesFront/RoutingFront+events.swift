@@ -85,6 +85,10 @@ extension RoutingFront {
         e.add("prompt_chars", f.promptChars)
         e.add("bytes_out", f.bytesOut)
         e.add("cut", f.cut)
+        if let u = f.usage {
+            addUsage(&e, u, f)
+            recordSpend(f, at: record.wallClock)
+        }
         events.append(e.finished())
         let profile = f.profile ?? "none"
         metrics.request(profile: profile, reason: f.reason.isEmpty ? "none" : f.reason, status: f.status, total: total,

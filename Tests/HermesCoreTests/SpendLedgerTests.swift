@@ -152,3 +152,17 @@ import Testing
         #expect(BudgetCheck.localRefuge([]) == nil)
     }
 }
+
+extension SpendLedgerTests {
+    /// Every committed ledger fuzz input (seeds and any saved crash) reads without a trap.
+    @Test func fuzzCorpusReads() throws {
+        let files = try FuzzCorpusTests.corpus("ledger")
+        #expect(!files.isEmpty)
+        for f in files {
+            let data = try Data(contentsOf: f)
+            for line in data.split(separator: 0x0A) {
+                if let e = LedgerEntry.parse(line) { #expect(LedgerEntry.parse(e.line()) == e) }
+            }
+        }
+    }
+}
