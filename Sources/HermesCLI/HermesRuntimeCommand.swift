@@ -11,6 +11,7 @@ public struct HermesRuntimeCommand: AsyncParsableCommand {
             StopCommand.self,
             UnloadCommand.self,
             StatusCommand.self,
+            SpendCommand.self,
             LogsCommand.self,
             GPUCommand.self,
             ConfigCommand.self,
