@@ -69,4 +69,16 @@ struct SpendCommand: ParsableCommand {
         print("today \(todayCost.shortText) · this month \(month.cost.shortText) · local saved this month \(month.saved.shortText)")
         if skipped > 0 { print("(\(skipped) unreadable ledger lines skipped)") }
     }
+
+    /// `status`'s budget lines: each budget reached (with its reset) or past `warn_at`, from the config
+    /// and the ledger; none when the config does not load or sets no budget.
+    static func budgetWarnings(paths: RuntimePaths) -> [String] {
+        guard let config = try? ConfigLoader.load(paths: paths) else { return [] }
+        let now = Date()
+        let (totals, _) = LedgerReader.load(directory: paths.stateDirectory.appendingPathComponent("spend"))
+        let s = BudgetCheck.standing(config, totals: totals, today: LocalCalendar.day(of: now), resets: LocalCalendar.resets(after: now))
+        let format = ISO8601DateFormatter()
+        return s.over.map { "OUT OF BUDGET: \($0.description); resets \(format.string(from: $0.resetsAt)) (`hermes-runtime spend`)" }
+            + s.warnings.map { "warning: \($0.description): \(($0.limit - $0.spent).shortText) left" }
+    }
 }

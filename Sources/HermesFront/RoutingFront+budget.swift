@@ -82,3 +82,39 @@ extension RoutingFront {
     /// Today in the user's time zone, as the ledger files and budgets count days.
     public static func today() -> LocalDay { LocalCalendar.day(of: Date()) }
 }
+
+extension RoutingFront {
+    /// The status page's cost panel: today, this month, what local saved, and every budget with what is
+    /// left (`warn` past `warn_at`). Nil when the ledger is off.
+    func spendPanel(_ config: HermesConfig) -> [String: Any]? {
+        guard let totals = spendTotals else { return nil }
+        let now = Date()
+        let today = LocalCalendar.day(of: now)
+        let day = totals.day(today), month = totals.month(of: today)
+        let resets = LocalCalendar.resets(after: now)
+        let settings = config.runtime.budgets
+        var budgets: [[String: Any]] = []
+        func add(_ scope: String, _ limit: BudgetLimit?, spent: (SpendSlice) -> Money) {
+            guard let limit else { return }
+            for (period, cap, slice, reset) in [("day", limit.day, day, resets.day), ("month", limit.month, month, resets.month)] {
+                guard let cap else { continue }
+                let s = spent(slice)
+                budgets.append(["budget": scope, "period": period, "limit": cap.shortText, "spent": s.shortText,
+                                "left": (cap - s).shortText, "warn": s.permille(of: cap) >= settings.warnAtPermille,
+                                "over": s >= cap, "resets": Self.iso8601(reset)])
+            }
+        }
+        for name in config.profileNames {
+            add("profile \(name)", config.profiles[name]?.budget) { $0.byProfile[name]?.cost ?? .zero }
+        }
+        for (source, limit) in settings.sources.sorted(by: { $0.key < $1.key }) {
+            add("source \(source)", limit) { $0.bySource[source]?.cost ?? .zero }
+        }
+        add("total", settings.total) { $0.total.cost }
+        return [
+            "today": day.total.cost.shortText, "month": month.total.cost.shortText, "saved_month": month.total.saved.shortText,
+            "saved_today": day.total.saved.shortText, "answers_today": day.total.answers, "unpriced_today": day.total.unpriced,
+            "budgets": budgets,
+        ]
+    }
+}

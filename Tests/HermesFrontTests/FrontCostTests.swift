@@ -154,6 +154,12 @@ import Testing
             #expect(home.header("X-Hermes-Route") == "demo-local")
             let events = try f.events().compactMap { $0["event"] as? String }
             #expect(events.contains("budget_reached"))
+            // The status page's panel shows the spent budgets and when they reset.
+            let ui = try await send(f.base + "/ui/state.json", method: .GET)
+            let budgets = (ui.json["spend"] as? [String: Any])?["budgets"] as? [[String: Any]] ?? []
+            #expect(budgets.filter { $0["over"] as? Bool == true }.compactMap { $0["budget"] as? String }
+                == ["profile demo-cloud", "profile demo-cloud2"])
+            #expect(budgets.allSatisfy { ($0["resets"] as? String)?.hasSuffix("Z") == true })
         }
     }
 

@@ -13,6 +13,8 @@ public enum ConfigLimits {
     public static let logBytes: ClosedRange<Int> = 4096...(1 << 40)
     /// `front.max_body`: the largest request body held in memory.
     public static let bodyBytes: ClosedRange<Int> = 1024...(1 << 30)
+    /// A budget (`budget.day`, `budgets.total.month`, ...): up to a billion dollars, in nanodollars.
+    public static let budgetNanodollars = 1_000_000_000 * 1_000_000_000
     /// Token counts (`context`, `predict`, `context_over`, `output_reserve`): 16 Mi tokens.
     public static let tokens = 1 << 24
 
@@ -32,6 +34,12 @@ public enum ConfigLimits {
         check("front.listen port", front.port, 1...65535)
         check("logs.max_bytes", config.runtime.logs.maxBytes, logBytes)
         check("logs.keep", config.runtime.logs.keep, 1...100)
+        check("budgets.warn_at", config.runtime.budgets.warnAtPermille, 0...1000)
+        let limits = [config.runtime.budgets.total].compactMap { $0 } + Array(config.runtime.budgets.sources.values)
+        for l in limits {
+            check("budgets", l.day.map { Int($0.nanodollars) }, 0...budgetNanodollars)
+            check("budgets", l.month.map { Int($0.nanodollars) }, 0...budgetNanodollars)
+        }
         for p in config.profiles.values {
             if let s = p.llamaServer {
                 check("\(p.name).port", s.port, 1...65535)
@@ -53,6 +61,12 @@ public enum ConfigLimits {
                 check("\(p.name).restart.window", r.window, restartWindow)
                 check("\(p.name).restart.max_restarts", r.maxRestarts, 0...1000)
             }
+            let perMillion = 0...Int(Price.maxDollarsPerMillion) * 1_000_000_000
+            for (k, m) in [("input", p.price?.input), ("cached_input", p.price?.cachedInput), ("output", p.price?.output)] {
+                check("\(p.name).price.\(k)", m.map { Int($0.nanodollars) }, perMillion)
+            }
+            check("\(p.name).budget.day", p.budget?.day.map { Int($0.nanodollars) }, 0...budgetNanodollars)
+            check("\(p.name).budget.month", p.budget?.month.map { Int($0.nanodollars) }, 0...budgetNanodollars)
             if let s = p.openai {
                 check("\(p.name).context", s.context, 1...tokens)
                 check("\(p.name).cooldown", s.cooldown)

@@ -122,3 +122,34 @@ extension BudgetCheck {
         return first.from
     }
 }
+
+extension BudgetCheck {
+    /// Every budget in `config` that is reached (the binding period of each) or past `warn_at`: what
+    /// `status` warns about.
+    public static func standing(_ config: HermesConfig, totals: SpendTotals, today: LocalDay, resets: BudgetResets)
+        -> (over: [BudgetHit], warnings: [BudgetHit])
+    {
+        let settings = config.runtime.budgets
+        var checks: [(String, BudgetLimit?, String?, BudgetSettings)] = []
+        var only = BudgetSettings()
+        only.warnAtPermille = settings.warnAtPermille
+        for name in config.profileNames where config.profiles[name]?.budget != nil {
+            checks.append((name, config.profiles[name]?.budget, nil, only))
+        }
+        for source in settings.sources.keys.sorted() {
+            var s = only
+            s.sources = [source: settings.sources[source]!]
+            checks.append(("", nil, source, s))
+        }
+        var total = only
+        total.total = settings.total
+        checks.append(("", nil, nil, total))
+        var over: [BudgetHit] = [], warnings: [BudgetHit] = []
+        for (profile, limit, source, s) in checks {
+            let v = verdict(profile: profile, limit: limit, source: source, settings: s, totals: totals, today: today, resets: resets)
+            if let o = v.over { over.append(o) }
+            warnings += v.warnings
+        }
+        return (over, warnings)
+    }
+}
