@@ -7,38 +7,30 @@ public struct SSEUsageMeter: Sendable {
     public private(set) var usage = AnswerUsage()
     /// Drop OpenAI-style chunks with empty `choices` that carry `usage`.
     let dropUsageOnly: Bool
-    var pending: [UInt8] = []
-    var scanned = 0
+    var events = SSEEventBuffer()
 
     public init(dropUsageOnly: Bool) { self.dropUsageOnly = dropUsageOnly }
 
     /// The bytes to pass on after `chunk` arrived (whole events; a partial event waits for the rest).
     public mutating func feed(_ chunk: some Collection<UInt8>) -> [UInt8] {
-        var out: [UInt8] = []
-        for e in SSEEventSplitter.takeEvents(appending: chunk, to: &pending, scanned: &scanned) where keep(e) {
-            out.append(contentsOf: e)
+        var u = usage
+        let drop = dropUsageOnly
+        let out = events.feed(chunk, limit: SSEModelSplice.maxEventBytes) { e, out in
+            if Self.keep(e, usage: &u, drop: drop) { out.append(contentsOf: e) }
         }
-        // A runaway event is passed on unread rather than held without end (as SSEModelSplice does).
-        if pending.count > SSEModelSplice.maxEventBytes {
-            out.append(contentsOf: pending)
-            pending.removeAll()
-            scanned = 0
-        }
+        usage = u
         return out
     }
 
     /// What is left when the upstream ends (an event without its blank line).
     public mutating func finish() -> [UInt8] {
-        defer {
-            pending.removeAll()
-            scanned = 0
-        }
-        guard !pending.isEmpty, keep(pending[...]) else { return [] }
-        return pending
+        let rest = events.finish()
+        guard !rest.isEmpty, Self.keep(rest[...], usage: &usage, drop: dropUsageOnly) else { return [] }
+        return rest
     }
 
     /// Reads the event's usage; false when it is the usage-only chunk to leave out.
-    mutating func keep(_ event: ArraySlice<UInt8>) -> Bool {
+    static func keep(_ event: ArraySlice<UInt8>, usage: inout AnswerUsage, drop dropUsageOnly: Bool) -> Bool {
         guard Self.mentionsUsage(event), let payload = SSEEventSplitter.payload(event) else { return true }
         let report = payload.withUnsafeBytes { raw in
             UsageReport.read(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
@@ -77,5 +69,36 @@ extension BodySplice {
         else { return nil }
         return BodyEdit(range: request.objectStart..<request.objectStart,
                         bytes: Array(#""stream_options":{"include_usage":true},"#.utf8))
+    }
+}
+
+/// Whole events out of a stream's chunks (the framing of `SSEEventSplitter`), with a bound: an event
+/// larger than `limit` is passed on as it is rather than held without end. Shared by the `model`
+/// splice and the usage meter.
+public struct SSEEventBuffer: Sendable {
+    var pending: [UInt8] = []
+    var scanned = 0
+
+    public init() {}
+
+    /// Appends `chunk`; `each` turns every event it completed into bytes to send.
+    mutating func feed(_ chunk: some Collection<UInt8>, limit: Int, _ each: (ArraySlice<UInt8>, inout [UInt8]) -> Void) -> [UInt8] {
+        var out: [UInt8] = []
+        for e in SSEEventSplitter.takeEvents(appending: chunk, to: &pending, scanned: &scanned) { each(e, &out) }
+        if pending.count > limit {
+            out.append(contentsOf: pending)
+            pending.removeAll()
+            scanned = 0
+        }
+        return out
+    }
+
+    /// The bytes of an event the stream ended without finishing, and an empty buffer.
+    mutating func finish() -> [UInt8] {
+        defer {
+            pending.removeAll()
+            scanned = 0
+        }
+        return pending
     }
 }
