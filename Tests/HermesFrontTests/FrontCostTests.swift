@@ -163,6 +163,47 @@ import Testing
         }
     }
 
+    @Test func spentCloudSendsAnOverflowBackToLocal() async throws {
+        let (local, cloud) = try await LlamaPair.shared.get()
+        let runtime = MutableRuntimeState(["demo-local": LiveFixture.readyStatus(local)])
+        let config = try Self.config(local: local, cloud: cloud, cloudBudget: BudgetLimit(day: Money(nanodollars: 1000)))
+        try await withFront(config, runtime: runtime, options: LiveFixture.options) { f in
+            // Spend both cloud budgets.
+            for model in ["cloud", "demo-cloud2"] {
+                let a = try await send(f.base + "/v1/chat/completions", json: chatBody("Say hi.", maxTokens: 4, model: model))
+                #expect(a.status == 200)
+                _ = try await f.event(id: a.requestID)
+            }
+            // Two streams hold both local slots; once each has sent its first chunk they are in flight.
+            let started = AsyncStream<Void>.makeStream()
+            let holders = (0..<2).map { i in
+                Task {
+                    let r = HTTPClientRequestBuilder.post(f.base + "/v1/chat/completions",
+                                                          chatBody("Count from 1 to 60, one number per line. \(i)", maxTokens: 60, stream: true))
+                    let resp = try await http.execute(r, timeout: .seconds(120))
+                    var signalled = false
+                    for try await _ in resp.body where !signalled {
+                        signalled = true
+                        started.continuation.yield()
+                    }
+                    return resp.headers.first(name: "X-Hermes-Route") ?? ""
+                }
+            }
+            var n = 0
+            for await _ in started.stream {
+                n += 1
+                if n == 2 { break }
+            }
+            // Overflow would burst, but the cloud is spent: the request waits for a local slot instead.
+            let a = try await send(f.base + "/v1/chat/completions", json: chatBody("Say hi.", maxTokens: 4), timeout: 120)
+            #expect(a.status == 200)
+            #expect(a.header("X-Hermes-Route") == "demo-local")
+            #expect(a.header("X-Hermes-Reason") == "budget")
+            #expect(a.header("X-Hermes-Attempts") == "demo-cloud:budget,demo-cloud2:budget,demo-local:200")
+            #expect(try await [holders[0].value, holders[1].value] == ["demo-local", "demo-local"])
+        }
+    }
+
     @Test func ledgerIsTheSameAfterTheFrontIsRebuiltAndSkipsACorruptLine() async throws {
         let (local, cloud) = try await LlamaPair.shared.get()
         let runtime = MutableRuntimeState(["demo-local": LiveFixture.readyStatus(local)])
