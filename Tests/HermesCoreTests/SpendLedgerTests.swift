@@ -59,6 +59,7 @@ import Testing
         #"{"v":1,"day":"2026-12-06","profile":"p","n":0}"#, #"{"v":1,"day":"2026-12-06","profile":"p","id":"x","n":3}"#,
         #"{"v":1,"day":"2026-12-06","profile":"p","in":1,"in":2}"#, #"{"v":1,"day":"2026-12-06","profile":"p"} {"#,
         #"{"v":1,"day":"2026-12-06","profile":"p","cost":99999999999999999999}"#, #"{"v":1,"day":"2026-12-0"#,
+        #"{"v":1,"day":"2026-12-06","day":"2013-12-06","profile":"p"}"#,
     ])
     func corruptLinesAreRefused(_ line: String) {
         #expect(LedgerEntry.parse(Array(line.utf8)) == nil)
@@ -88,6 +89,10 @@ import Testing
             #expect(d.byProfile["cloud"]?.input == 300)
             #expect(d.bySource["cron"]?.cost == Money(nanodollars: 1000))
         }
+        // Days are never merged (a fuzz find: two days of one profile became one).
+        var other = entries[0]
+        other.day = LocalDay(year: 2013, month: 12, day: 6)!
+        #expect(SpendTotals.compact(entries + [other]).count == 4)
         // A compacted line survives its own round trip.
         for c in SpendTotals.compact(entries) { #expect(LedgerEntry.parse(c.line()) == c) }
     }

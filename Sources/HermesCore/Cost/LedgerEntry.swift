@@ -96,6 +96,7 @@ public struct LedgerEntry: Sendable, Equatable {
         var s = JSONScanner(p)
         var version: Int?, id: String?, day: LocalDay?, profile: String?, source: String?
         var ints: [String: Int] = [:]
+        var seen: Set<String> = []
         do {
             try s.enterObject()
             var first = true
@@ -108,7 +109,8 @@ public struct LedgerEntry: Sendable, Equatable {
                     guard n.integral, let v = n.value, v >= 0 else { return nil }
                     ints[k] = v
                 case "id", "day", "profile", "source":
-                    guard s.peekKind() == .string else { return nil }
+                    // A repeated key would be read one way here and another by `jq`: not a line we wrote.
+                    guard s.peekKind() == .string, seen.insert(k).inserted else { return nil }
                     let t = try s.string()
                     guard !t.isEmpty, t.utf8.count <= maxNameBytes else { return nil }
                     switch k {

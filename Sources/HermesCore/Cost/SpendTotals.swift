@@ -58,7 +58,6 @@ public struct SpendSlice: Sendable, Equatable {
 /// Everything the ledger holds, by day; what budgets, `spend` and the status page read.
 public struct SpendTotals: Sendable, Equatable {
     public private(set) var days: [LocalDay: SpendSlice] = [:]
-    /// Per-day lines for compaction: one entry per (profile, source), `n` answers each.
     public init() {}
 
     public mutating func add(_ e: LedgerEntry) { days[e.day, default: SpendSlice()].add(e) }
@@ -79,13 +78,13 @@ public struct SpendTotals: Sendable, Equatable {
         return out
     }
 
-    /// A day's entries compacted: one line per (profile, source) with its answer count.
+    /// Entries compacted: one line per (day, profile, source) with its answer count.
     public static func compact(_ entries: [LedgerEntry]) -> [LedgerEntry] {
-        struct Key: Hashable { var profile: String; var source: String? }
+        struct Key: Hashable { var day: LocalDay; var profile: String; var source: String? }
         var out: [Key: LedgerEntry] = [:]
         var order: [Key] = []
         for e in entries {
-            let k = Key(profile: e.profile, source: e.source)
+            let k = Key(day: e.day, profile: e.profile, source: e.source)
             guard var c = out[k] else {
                 var first = e
                 first.id = nil
