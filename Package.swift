@@ -190,6 +190,7 @@ if Context.environment["HERMES_FUZZ"] == "1" {
         ("upstream", ["HermesCore"]),
         ("answer", ["HermesCore"]),
         ("sidecar", ["HermesCore"]),
+        ("ledger", ["HermesCore"]),
     ]
     package.targets.append(.target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"))
     for t in fuzzTargets {

@@ -14,6 +14,8 @@ import HermesCore
 /// - Responses event numbering only inserts members after an event's opening brace (the rest of the
 ///   bytes unchanged), a numbered event is still one JSON object, and a numbered stream is numbered the
 ///   same however it is chunked.
+/// - usage (`UsageReport`, `SSEUsageMeter`) stays in range and does not depend on the chunking, and a
+///   meter that drops nothing passes the stream through byte for byte.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAnswer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data, size > 0 else { return 0 }
@@ -67,6 +69,22 @@ public func fuzzAnswer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     fuzzResponsesNumbering(body, payloads: payloadsWhole, step: step)
     if payloads != payloadsWhole { fatalError("SSE payloads depend on how the stream was chunked (step \(step))") }
 
+    // Usage: counts in range however the stream is chunked; metering passes every byte of a stream
+    // unless it drops the usage chunk, and the usage read is the same either way.
+    if let r = UsageReport.read(body) { checkUsage(r.usage) }
+    var meterWhole = SSEUsageMeter(dropUsageOnly: false)
+    let meteredWhole = meterWhole.feed(body) + meterWhole.finish()
+    if meteredWhole != body { fatalError("the usage meter changed a stream it was only to read") }
+    var meterChunked = SSEUsageMeter(dropUsageOnly: true)
+    i = 0
+    while i < body.count {
+        _ = meterChunked.feed(body[i..<min(body.count, i + step)])
+        i += step
+    }
+    _ = meterChunked.finish()
+    if meterChunked.usage != meterWhole.usage { fatalError("usage depends on how the stream was chunked (step \(step))") }
+    checkUsage(meterWhole.usage)
+
     let answer = Data(body)
     for api in AgentAPI.allCases { _ = ToolCallCheck.check(answer: answer, api: api, tools: ["get_weather"]) }
     _ = ToolCallCheck.toolNames(inRequest: answer)
@@ -110,6 +128,15 @@ func fuzzResponsesNumbering(_ body: [UInt8], payloads: [Data], step: Int) {
     }
     pieces += chunked.finish()
     if pieces != oneGo { fatalError("Responses numbering depends on how the stream was chunked (step \(step))") }
+}
+
+func checkUsage(_ u: AnswerUsage) {
+    for v in [u.input, u.output, u.cached, u.localCached] {
+        if let v, !(0...AnswerUsage.maxTokens).contains(v) { fatalError("a token count out of range: \(v)") }
+    }
+    if let c = u.cached, let n = u.input, c > n { fatalError("more cached than input: \(c) > \(n)") }
+    let price = Price(input: Money(nanodollars: 10_000_000_000_000), output: Money(nanodollars: 10_000_000_000_000))
+    if let cost = price.cost(u), cost.nanodollars < 0 { fatalError("a negative cost") }
 }
 
 /// The executable's entry (libFuzzer's driver, through CFuzzDriver: see Fuzz/README.md).

@@ -12,6 +12,7 @@ public struct HermesRuntimeCommand: AsyncParsableCommand {
             UnloadCommand.self,
             KVCommand.self,
             StatusCommand.self,
+            SpendCommand.self,
             LogsCommand.self,
             GPUCommand.self,
             ConfigCommand.self,

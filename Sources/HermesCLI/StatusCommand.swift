@@ -85,5 +85,6 @@ struct StatusCommand: AsyncParsableCommand {
                         formatDuration(max(0, -m.lastUse.timeIntervalSinceNow)) + " ago", formatDuration(m.idleSeconds), unloads]
             })
         }
+        for line in SpendCommand.budgetWarnings(paths: paths) { print(line) }
     }
 }

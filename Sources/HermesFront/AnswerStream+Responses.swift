@@ -11,42 +11,64 @@ final class AnswerStream: @unchecked Sendable {
     private var held: [ByteBuffer]
     private var iterator: UpstreamBody.AsyncIterator?
     private var sse: SSEModelSplice?
+    /// Reads a stream's usage on the way (and drops the usage chunk the front asked for).
+    private var meter: SSEUsageMeter?
+    /// A whole answer's usage, read when it was read ahead.
+    private let wholeUsage: AnswerUsage
     /// The length to announce, nil for chunked (a spliced stream changes length as it goes).
     let contentLength: Int?
 
-    init(held: [ByteBuffer], iterator: UpstreamBody.AsyncIterator?, sse: SSEModelSplice?, contentLength: Int?) {
+    init(held: [ByteBuffer], iterator: UpstreamBody.AsyncIterator?, sse: SSEModelSplice?, contentLength: Int?,
+         meter: SSEUsageMeter? = nil, usage: AnswerUsage = AnswerUsage())
+    {
         self.held = held
         self.iterator = iterator
         self.sse = sse
         self.contentLength = contentLength
+        self.meter = meter
+        self.wholeUsage = usage
     }
+
+    /// The tokens the upstream reported so far (all of them once `next()` has returned nil).
+    var usage: AnswerUsage { meter?.usage ?? wholeUsage }
 
     /// The next bytes for the client; nil at the end. Throws what the upstream's body throws.
     func next() async throws -> ByteBuffer? {
         while true {
             if !held.isEmpty {
                 let chunk = held.removeFirst()
-                guard sse != nil else { return chunk }
-                let out = sse!.feed(chunk.readableBytesView)
-                if out.isEmpty { continue }
-                return ByteBuffer(bytes: out)
+                guard sse != nil || meter != nil else { return chunk }
+                if let out = pass(chunk) { return out }
+                continue
             }
             guard var it = iterator else { return nil }
             let chunk = try await it.next()
             iterator = it
             guard let chunk else {
                 iterator = nil
-                if sse != nil {
-                    let rest = sse!.finish()
-                    if !rest.isEmpty { return ByteBuffer(bytes: rest) }
+                var rest: [UInt8] = []
+                if meter != nil {
+                    rest = meter!.finish()
+                    if sse != nil { rest = sse!.feed(rest) }
                 }
-                return nil
+                if sse != nil { rest += sse!.finish() }
+                return rest.isEmpty ? nil : ByteBuffer(bytes: rest)
             }
-            guard sse != nil else { return chunk }
-            let out = sse!.feed(chunk.readableBytesView)
-            if out.isEmpty { continue }
-            return ByteBuffer(bytes: out)
+            guard sse != nil || meter != nil else { return chunk }
+            if let out = pass(chunk) { return out }
         }
+    }
+
+    /// The chunk metered, then spliced; nil when none of it is ready to go yet.
+    private func pass(_ chunk: ByteBuffer) -> ByteBuffer? {
+        let out: [UInt8]
+        if meter != nil {
+            let metered = meter!.feed(chunk.readableBytesView)
+            out = sse != nil ? sse!.feed(metered) : metered
+        } else {
+            out = sse!.feed(chunk.readableBytesView)
+        }
+        return out.isEmpty ? nil : ByteBuffer(bytes: out)
     }
 }
 
@@ -66,6 +88,8 @@ struct AnswerReading {
     var judgeTools: Set<String>?
     var api: AgentAPI
     var isSSE: Bool
+    /// The front asked for the stream's usage chunk (`BodySplice.usageEdit`): the client does not get it.
+    var dropUsageChunk = false
 
     /// A whole (non-streamed) answer larger than this goes out as it is, unjudged and unspliced.
     static let maxReadAhead = 32 << 20
@@ -89,8 +113,9 @@ struct AnswerReading {
         if isSSE {
             var splice = modelName.map(SSEModelSplice.init(name:))
             if api == .responses { splice?.numbers = ResponsesEventNumbers() }
+            let meter = SSEUsageMeter(dropUsageOnly: dropUsageChunk)
             guard let tools = judgeTools, api == .chat, response.status == 200 else {
-                return .deliver(AnswerStream(held: start, iterator: it, sse: splice, contentLength: nil))
+                return .deliver(AnswerStream(held: start, iterator: it, sse: splice, contentLength: nil, meter: meter))
             }
             var judge = ToolCallStreamJudge(tools: tools)
             var events = SSEEventSplitter()
@@ -103,22 +128,22 @@ struct AnswerReading {
                     chunk = pending.removeFirst()
                 } else {
                     do { chunk = try await it?.next() } catch {
-                        return .deliver(AnswerStream(held: held, iterator: it, sse: splice, contentLength: nil))
+                        return .deliver(AnswerStream(held: held, iterator: it, sse: splice, contentLength: nil, meter: meter))
                     }
                 }
-                guard let chunk else { return .deliver(AnswerStream(held: held, iterator: nil, sse: splice, contentLength: nil)) }
+                guard let chunk else { return .deliver(AnswerStream(held: held, iterator: nil, sse: splice, contentLength: nil, meter: meter)) }
                 held.append(chunk)
                 heldBytes += chunk.readableBytes
                 // Bytes that complete no event (a runaway event, comments only) are not held without end.
                 if heldBytes > ToolCallStreamJudge.maxHeldBytes {
-                    return .deliver(AnswerStream(held: held, iterator: it, sse: splice, contentLength: nil))
+                    return .deliver(AnswerStream(held: held, iterator: it, sse: splice, contentLength: nil, meter: meter))
                 }
                 for payload in events.feed(chunk.readableBytesView) {
                     switch judge.feed(payload) {
                     case .hold: continue
                     case .judged(let bad?): return .promote(bad)
                     case .release, .judged(nil):
-                        return .deliver(AnswerStream(held: held, iterator: it, sse: splice, contentLength: nil))
+                        return .deliver(AnswerStream(held: held, iterator: it, sse: splice, contentLength: nil, meter: meter))
                     }
                 }
             }
@@ -147,10 +172,12 @@ struct AnswerReading {
         {
             return .promote(bad)
         }
+        let usage = response.status == 200 ? UsageReport.read(bytes)?.usage ?? AnswerUsage() : AnswerUsage()
         guard let name = modelName else {
-            return .deliver(AnswerStream(held: [whole], iterator: nil, sse: nil, contentLength: whole.readableBytes))
+            return .deliver(AnswerStream(held: [whole], iterator: nil, sse: nil, contentLength: whole.readableBytes, usage: usage))
         }
         let spliced = ModelFieldSplice.replacing(in: bytes, with: name)
-        return .deliver(AnswerStream(held: [ByteBuffer(bytes: spliced)], iterator: nil, sse: nil, contentLength: spliced.count))
+        return .deliver(AnswerStream(held: [ByteBuffer(bytes: spliced)], iterator: nil, sse: nil, contentLength: spliced.count,
+                                     usage: usage))
     }
 }

@@ -41,6 +41,8 @@ public struct FrontOptions: Sendable {
     public var statusPage: (any StatusPageSource)? = nil
     /// Warm prompt caches: slot choice and restores for `warm_cache` profiles; nil sends no `id_slot`.
     public var warm: (any WarmCacheProvider)? = nil
+    /// Keep the spend ledger (`STATE/spend/`) and enforce budgets; off only to measure its cost.
+    public var ledger = true
 
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment, host: String? = nil, port: Int? = nil,

@@ -1,4 +1,5 @@
 import Foundation
+import HermesCore
 import Synchronization
 
 /// What is known about one request from arrival to the end of its answer; becomes the JSONL event.
@@ -27,6 +28,14 @@ final class RequestRecord: Sendable {
         var warmRestored: Int?
         var cacheN: Int?
         var error: String?
+        /// The tokens the upstream reported for the answer (`usage`), nil before an answer.
+        var usage: AnswerUsage?
+        /// The answering profile's price (nil: unpriced) and, for a local answer, its burst profile's
+        /// (what the same tokens would have cost there: what staying local saved).
+        var price: Price?
+        var burstPrice: Price?
+        /// `X-Hermes-Source` / `metadata.source_kind`, for per-source spend.
+        var source: String?
     }
 
     let id: String

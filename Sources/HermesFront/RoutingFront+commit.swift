@@ -26,6 +26,7 @@ extension RoutingFront {
         record.update { $0.overhead = overhead }
         let watch = warm.map { w in WarmWatch(placement: w, profile: profile, record: record, front: self) }
         if let w = warm { headers[.hermesWarm] = w.restoredTokens > 0 ? "restored \(w.restoredTokens)" : "slot \(w.slot)" }
+        if !isSSE { receipt(&headers, usage: answer.usage, price: record.snapshot.price) }
         let front = self
         // Read now: the body is written after the handler returned, outside its task-local values.
         let shape = ErrorShape.current
@@ -54,14 +55,14 @@ extension RoutingFront {
                     try await writer.write(chunk)
                 } catch {
                     // The client went away: nothing left to deliver.
-                    record.update { $0.bytesOut = bytes; $0.firstByte = firstByte; $0.cut = "client_gone" }
+                    record.update { $0.bytesOut = bytes; $0.firstByte = firstByte; $0.cut = "client_gone"; $0.usage = answer.usage }
                     ticket?.release()
                     watch?.finish()
                     front.writeEvent(record)
                     throw error
                 }
             }
-            record.update { $0.bytesOut = bytes; $0.firstByte = firstByte; $0.cut = cut }
+            record.update { $0.bytesOut = bytes; $0.firstByte = firstByte; $0.cut = cut; $0.usage = answer.usage }
             watch?.finish()
             if let cut {
                 front.logger.warning("upstream stream cut", metadata: ["profile": "\(profile)", "outcome": "\(cut)",

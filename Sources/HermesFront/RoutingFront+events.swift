@@ -89,6 +89,10 @@ extension RoutingFront {
         e.add("warm_slot", f.warmSlot)
         e.add("warm_restored", f.warmRestored)
         e.add("cache_n", f.cacheN)
+        if let u = f.usage {
+            addUsage(&e, u, f)
+            recordSpend(f, at: record.wallClock)
+        }
         events.append(e.finished())
         let profile = f.profile ?? "none"
         metrics.request(profile: profile, reason: f.reason.isEmpty ? "none" : f.reason, status: f.status, total: total,

@@ -78,6 +78,7 @@ extension RoutingFront {
         var burstTried = false
         var ticket = firstTicket
         var index = 0
+        var budgetHits: [BudgetHit] = []
         let record = job.record
 
         while index < queue.count {
@@ -103,6 +104,17 @@ extension RoutingFront {
             case .skip(let kind, let retryAfter):
                 end = AttemptEnd(profile: profile.name, isLocal: profile.isLocal, kind: kind, retryAfter: retryAfter)
                 attempts.append(Attempt(profile: profile.name, outcome: end.outcome, milliseconds: 0))
+                if kind == .overBudget,
+                    let hit = budgetVerdict(profile, source: job.ctx.sourceKind, budgets: job.state.config.runtime.budgets)?.over
+                {
+                    budgetHits.append(hit)
+                    // Every cloud choice is spent: back to the local profile the request left, if it can take it.
+                    if index == queue.count, let local = BudgetCheck.localRefuge(job.decision.hops),
+                        !queue.contains(where: { $0.profile == local })
+                    {
+                        queue.append(Candidate(profile: local, reason: "budget"))
+                    }
+                }
             case .send(let url, let headers, let body, let timeout, let warm):
                 if ticket?.profile != profile.name {
                     ticket?.release()
@@ -119,7 +131,8 @@ extension RoutingFront {
                         || (response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false)
                     let canPromote = profile.isLocal && !promoted && profile.promotesBadToolCalls
                         && profile.burst.map { job.state.config.profiles[$0] != nil } == true
-                    let reading = Self.answerReading(ctx: job.ctx, profile: profile, promote: canPromote, toolNames: toolNames, isSSE: isSSE)
+                    var reading = Self.answerReading(ctx: job.ctx, profile: profile, promote: canPromote, toolNames: toolNames, isSSE: isSSE)
+                    reading.dropUsageChunk = BodySplice.usageEdit(for: job.decoded) != nil
                     let answer: AnswerStream
                     switch await reading.read(response, first: first) {
                     case .deliver(let a):
@@ -151,6 +164,9 @@ extension RoutingFront {
                         $0.reason = reason
                         $0.reasons = reasons
                         $0.status = response.status
+                        $0.price = profile.price
+                        $0.burstPrice = profile.isLocal ? profile.burst.flatMap { job.state.config.profiles[$0]?.price } : nil
+                        $0.source = job.ctx.sourceKind
                     }
                     return commit(response: response, answer: answer, isSSE: isSSE, profile: profile.name, reason: reason,
                                   attempts: attempts, record: record, upstreamBeforeCommit: upstreamTime, ticket: ticket,
@@ -208,6 +224,7 @@ extension RoutingFront {
         }
         let message: String
         switch giveUp.status {
+        case 429 where !budgetHits.isEmpty: message = Self.budgetMessage(budgetHits, attempts: list)
         case 429: message = "every profile is rate-limited: \(list); retry after \(giveUp.retryAfter.map { "\($0) s" } ?? "a while")"
         case 503: message = "no local server is running for this request and no burst profile could take it: \(list)"
         default: message = "every profile failed: \(list.isEmpty ? "none could be tried" : list)"
@@ -229,13 +246,17 @@ extension RoutingFront {
                 : BurstCheck.clampedMaxTokens(job.ctx.maxTokens, promptTokens: job.decision.promptTokens, slotContext: status.contextPerSlot)
             let warm = await placeWarm(profile, job, status: status, base: base)
             let edits = BodySplice.edits(for: job.decoded, clampTokens: clamp) + (warm.map { Self.slotEdit(job.decoded, slot: $0.slot) } ?? [])
-            let body = Self.body(job.raw, edits: edits.sorted { $0.range.lowerBound < $1.range.lowerBound })
+            let body = Self.body(job.raw, edits: Self.askingUsage(edits, job.decoded))
             return .send(url: base + "/v1" + job.decoded.endpoint.pathSuffix, headers: headers, body: body, timeout: options.localFirstByteTimeout,
                          warm: warm)
         }
         guard let remote = profile.openai, let base = remote.baseURL else { return .skip(.error, retryAfter: nil) }
         if !probe, let c = cooldowns.cooling(profile.name) { return .skip(.cooldown(rateLimited: c.rateLimited), retryAfter: c.seconds) }
-        let body = remote.model.map { Self.body(job.raw, edits: BodySplice.edits(for: job.decoded, model: $0)) } ?? job.raw
+        if let hit = budgetVerdict(profile, source: job.ctx.sourceKind, budgets: job.state.config.runtime.budgets)?.over {
+            return .skip(.overBudget, retryAfter: max(1, hit.resetsAt.timeIntervalSinceNow))
+        }
+        let edits = remote.model.map { BodySplice.edits(for: job.decoded, model: $0) } ?? []
+        let body = Self.body(job.raw, edits: Self.askingUsage(edits, job.decoded))
         if job.ctx.api == .messages {
             Self.addAnthropicHeaders(&headers, key: job.state.remoteKeys[profile.name], client: job.clientHeaders)
         } else if let key = job.state.remoteKeys[profile.name] {

@@ -27,6 +27,8 @@ public final class RoutingFront: Sendable {
     let cooldowns = Cooldowns()
     let options: FrontOptions
     let logger: Logger
+    /// The spend ledger and budget warnings already given; nil when `FrontOptions.ledger` is off.
+    let spend: FrontSpend?
     /// Where the front listens (fixed at build; `reload` cannot move a bound socket).
     public let host: String
     public let port: Int
@@ -45,6 +47,7 @@ public final class RoutingFront: Sendable {
         self.events = EventLog(file: eventsFile, maxBytes: options.eventsMaxBytes ?? config.runtime.logs.maxBytes,
                                keep: options.eventsKeep ?? config.runtime.logs.keep)
         self.metrics = FrontMetrics(factory: options.metricsFactory ?? MetricsSystem.factory)
+        self.spend = options.ledger ? FrontSpend(stateDirectory: config.paths.stateDirectory, events: events, logger: logger) : nil
         var c = HTTPClient.Configuration()
         c.timeout = .init(connect: .safeSeconds(options.connectTimeout),
                           read: .safeSeconds(options.idleReadTimeout))

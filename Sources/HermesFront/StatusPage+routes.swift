@@ -72,6 +72,7 @@ extension RoutingFront {
             "bursts": tally.bursts,
             "fallbacks": tally.fallbacks,
         ] as [String: Any]
+        if let spend = spendPanel(state.config) { out["spend"] = spend }
         out["generated_at"] = Self.iso8601(Date())
         return Self.json(out)
     }

@@ -21,6 +21,7 @@ h2 { font-size:12px; text-transform:uppercase; letter-spacing:.08em; color:var(-
 main { display:grid; grid-template-columns:repeat(2, minmax(0, 1fr)); gap:14px; padding:14px 20px 24px; }
 section { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:12px 14px; min-width:0; overflow-x:auto; }
 .wide { grid-column:1 / -1; }
+#spend .warn { color:var(--warn); } #spend .bad { color:var(--bad); }
 table { border-collapse:collapse; width:100%; }
 th, td { text-align:left; padding:4px 10px 4px 0; border-bottom:1px solid var(--line); white-space:nowrap; font-variant-numeric:tabular-nums; }
 th { color:var(--dim); font-weight:500; font-size:12px; }
@@ -79,6 +80,8 @@ input { background:#0b0f14; color:var(--text); border:1px solid var(--line); bor
   <section>
     <h2>Bursts and fallbacks</h2>
     <div id="tallies" class="dim">none yet</div>
+    <h2 style="margin-top:14px">Cost and budgets</h2>
+    <div id="spend" class="dim">no ledger</div>
     <h2 style="margin-top:14px">Remote profiles</h2>
     <div id="remotes" class="dim">none</div>
   </section>
@@ -149,6 +152,7 @@ function render(s) {
   renderServers(s.servers || [], !!f.controls, !!f.auth);
   renderGPU(s.gpu);
   renderRouting(s.routing || {});
+  renderSpend(s.spend);
   renderRemotes(f.remotes || []);
 }
 
@@ -258,6 +262,20 @@ function drawChart(points) {
   }
   const last = points[points.length - 1];
   $('chartnote').textContent = 'model pool (' + last.pool_name + ') used, last hour: ' + last.used_text + ' of ' + last.total_text + ' now; ' + points.length + ' samples';
+}
+
+function renderSpend(sp) {
+  const d = $('spend');
+  d.replaceChildren();
+  if (!sp) { d.textContent = 'no ledger'; d.className = 'dim'; return; }
+  d.className = '';
+  d.appendChild(el('div', 'today ' + sp.today + ' · this month ' + sp.month + ' · local saved ' + sp.saved_month + ' this month'));
+  for (const b of sp.budgets || []) {
+    const line = el('div', b.budget + ', ' + b.period + ': ' + b.left + ' left of ' + b.limit + (b.over ? ' (spent; resets ' + new Date(b.resets).toLocaleString() + ')' : ''));
+    line.className = b.over ? 'bad' : (b.warn ? 'warn' : '');
+    line.dataset.budget = b.budget;
+    d.appendChild(line);
+  }
 }
 
 function renderRouting(r) {

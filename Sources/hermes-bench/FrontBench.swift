@@ -33,6 +33,9 @@ struct FrontBench: AsyncParsableCommand {
 
     enum Floor: String, ExpressibleByArgument { case `static`, forward, client }
 
+    @Flag(help: "With --serve: the front without its spend ledger (usage not recorded, no budget check), to measure what cost tracking adds.")
+    var noLedger = false
+
     @Option(help: "Port for --serve.")
     var port = 18083
 
@@ -68,7 +71,9 @@ struct FrontBench: AsyncParsableCommand {
         settings.port = 1
         settings.context = 1 << 20
         settings.slots = 1024
-        let profile = Profile(name: "bench-local", kind: .llamaServer(settings), source: SourceLocation(file: "bench"))
+        var profile = Profile(name: "bench-local", kind: .llamaServer(settings), source: SourceLocation(file: "bench"))
+        // Priced, so every answer is costed as well as counted (the ledger's whole path).
+        profile.price = Price(input: Money(dollars: "0.10")!, output: Money(dollars: "0.20")!)
         var front = FrontSettings()
         front.defaultProfile = "bench-local"
         let config = HermesConfig(paths: RuntimePaths(configRoot: dir, stateDirectory: dir),
@@ -81,8 +86,9 @@ struct FrontBench: AsyncParsableCommand {
         logger.logLevel = .error
         // Metrics into a Prometheus registry, as the daemon keeps them.
         let registry = PrometheusCollectorRegistry()
-        let options = FrontOptions(host: "127.0.0.1", port: port, metricsFactory: PrometheusMetricsFactory(registry: registry),
+        var options = FrontOptions(host: "127.0.0.1", port: port, metricsFactory: PrometheusMetricsFactory(registry: registry),
                                    metricsText: { registry.emitToString() }, maxConnections: maxConnections, headTimeout: headTimeout)
+        options.ledger = !noLedger
         HeapTuning.keepFreedBlocks()  // as the daemon does (Daemon.run)
         let (app, _) = try buildFront(config: config, runtime: runtime, eventsFile: dir.appendingPathComponent("events.jsonl"),
                                       logger: logger, options: options)

@@ -29,7 +29,7 @@ SMALL=${SMALL-1 8 64}
 AGENT=${AGENT-1 8}
 FLOORS=${FLOORS:-1}
 DECISIONS=${DECISIONS:-1}
-UP=18081 PROXY=18082 FRONT=18083 HB_STATIC=18084 HB_CLIENT=18085 HB_AHC=18086
+UP=18081 PROXY=18082 FRONT=18083 HB_STATIC=18084 HB_CLIENT=18085 HB_AHC=18086 FRONT_NOLEDGER=18087
 WORK=$(mktemp -d /tmp/hermes-bench-front.XXXXXX)
 PIDS=()
 cleanup() {
@@ -80,6 +80,10 @@ nginx_conf proxy $PROXY "upstream up { server 127.0.0.1:$UP; keepalive 128; }
 "$BENCH" front --serve "http://127.0.0.1:$UP" --port $FRONT > "$WORK/front.log" 2>&1 &
 FRONT_PID=$!
 PIDS+=("$FRONT_PID")
+# The same front without the spend ledger (no usage recorded, no budget check): what cost tracking adds.
+"$BENCH" front --serve "http://127.0.0.1:$UP" --port $FRONT_NOLEDGER --no-ledger > "$WORK/front-noledger.log" 2>&1 &
+FRONT_NOLEDGER_PID=$!
+PIDS+=("$FRONT_NOLEDGER_PID")
 declare -A FLOOR_PID
 FLOOR_NAMES="static client forward" FLOOR_TARGETS="hb-static hb+client hb+ahc"
 [ "$FLOORS" = 1 ] || FLOOR_NAMES="" FLOOR_TARGETS=""
@@ -91,7 +95,7 @@ for floor in $FLOOR_NAMES; do
 done
 FLOOR_PORTS="$HB_STATIC $HB_CLIENT $HB_AHC"
 [ "$FLOORS" = 1 ] || FLOOR_PORTS=""
-for port in $FRONT $FLOOR_PORTS; do
+for port in $FRONT $FRONT_NOLEDGER $FLOOR_PORTS; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 done
 
@@ -118,6 +122,7 @@ proxy_pid() { # the process doing the proxying: nginx's worker, or the front
   case $1 in
     proxy) pgrep -P "$(cat "$WORK/proxy/nginx.pid")" | head -1 ;;
     front) echo "$FRONT_PID" ;;
+    front-noledger) echo "$FRONT_NOLEDGER_PID" ;;
     hb-static) echo "${FLOOR_PID[static]}" ;;
     hb+client) echo "${FLOOR_PID[client]}" ;;
     hb+ahc) echo "${FLOOR_PID[forward]}" ;;
@@ -138,7 +143,7 @@ NGINX_RSS_START=$(rss_kb "$(proxy_pid proxy)")
 declare -A P50 TOTAL
 
 # Warm up connections and code paths.
-for port in $UP $PROXY $FRONT $FLOOR_PORTS; do wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null; done
+for port in $UP $PROXY $FRONT $FRONT_NOLEDGER $FLOOR_PORTS; do wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null; done
 FRONT_RSS_WARM=$(rss_kb "$FRONT_PID")
 FRONT_ANON_WARM=$(anon_kb "$FRONT_PID")
 
@@ -149,7 +154,7 @@ run() { # label script concurrency targets...
   local t=$(( c < 2 ? 1 : 2 ))
   for target in "$@"; do
     case $target in
-      direct) port=$UP ;; proxy) port=$PROXY ;; front) port=$FRONT ;;
+      direct) port=$UP ;; proxy) port=$PROXY ;; front) port=$FRONT ;; front-noledger) port=$FRONT_NOLEDGER ;;
       hb-static) port=$HB_STATIC ;; hb+client) port=$HB_CLIENT ;; hb+ahc) port=$HB_AHC ;;
     esac
     pid=$(proxy_pid $target)
@@ -169,7 +174,7 @@ run() { # label script concurrency targets...
     echo "| $label | $target | $c | $rps | $p50 | $p99 | $added | $cpu | $errs |"
   done
 }
-for c in $SMALL; do run small "$WORK/post.lua" $c direct proxy front $FLOOR_TARGETS; done
+for c in $SMALL; do run small "$WORK/post.lua" $c direct proxy front front-noledger $FLOOR_TARGETS; done
 for kb in 150 600; do
   [ -n "$AGENT" ] || break
   for target in $UP $PROXY $FRONT; do wrk -t1 -c2 -d1s -s "$WORK/agent-$kb.lua" "http://127.0.0.1:$target/v1/chat/completions" >/dev/null; done

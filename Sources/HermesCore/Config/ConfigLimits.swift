@@ -15,6 +15,8 @@ public enum ConfigLimits {
     public static let bodyBytes: ClosedRange<Int> = 1024...(1 << 30)
     /// `cooldown_after`: consecutive failures before a remote cools down.
     public static let cooldownAfter: ClosedRange<Int> = 1...100
+    /// A budget (`budget.day`, `budgets.total.month`, ...): up to a billion dollars, in nanodollars.
+    public static let budgetNanodollars = 1_000_000_000 * 1_000_000_000
     /// Token counts (`context`, `predict`, `context_over`, `output_reserve`): 16 Mi tokens.
     public static let tokens = 1 << 24
 
@@ -34,6 +36,12 @@ public enum ConfigLimits {
         check("front.listen port", front.port, 1...65535)
         check("logs.max_bytes", config.runtime.logs.maxBytes, logBytes)
         check("logs.keep", config.runtime.logs.keep, 1...100)
+        check("budgets.warn_at", config.runtime.budgets.warnAtPermille, 0...1000)
+        let limits = [config.runtime.budgets.total].compactMap { $0 } + Array(config.runtime.budgets.sources.values)
+        for l in limits {
+            check("budgets", l.day.map { Int($0.nanodollars) }, 0...budgetNanodollars)
+            check("budgets", l.month.map { Int($0.nanodollars) }, 0...budgetNanodollars)
+        }
         for p in config.profiles.values {
             if let s = p.llamaServer {
                 check("\(p.name).port", s.port, 1...65535)
@@ -62,6 +70,12 @@ public enum ConfigLimits {
                 check("\(p.name).restart.window", r.window, restartWindow)
                 check("\(p.name).restart.max_restarts", r.maxRestarts, 0...1000)
             }
+            let perMillion = 0...Int(Price.maxDollarsPerMillion) * 1_000_000_000
+            for (k, m) in [("input", p.price?.input), ("cached_input", p.price?.cachedInput), ("output", p.price?.output)] {
+                check("\(p.name).price.\(k)", m.map { Int($0.nanodollars) }, perMillion)
+            }
+            check("\(p.name).budget.day", p.budget?.day.map { Int($0.nanodollars) }, 0...budgetNanodollars)
+            check("\(p.name).budget.month", p.budget?.month.map { Int($0.nanodollars) }, 0...budgetNanodollars)
             if let s = p.openai {
                 check("\(p.name).context", s.context, 1...tokens)
                 check("\(p.name).cooldown", s.cooldown)

@@ -13,6 +13,8 @@ extension ConfigLoader {
         var extends: String?
         var extendsNode: Node?
         var description: String?
+        var price: Price?
+        var budget: BudgetLimit?
     }
 
     /// Parses profile texts `(name, file, text)`, resolving `extends` and kinds.
@@ -45,6 +47,8 @@ extension ConfigLoader {
                         case "kind": d.kind = reader.string(e.value, path: "kind"); d.kindNode = e.value
                         case "extends": d.extends = reader.string(e.value, path: "extends"); d.extendsNode = e.value
                         case "description": d.description = reader.string(e.value, path: "description")
+                        case "price" where !YAMLReader.isEmpty(e.value): d.price = parsePrice(e.value, reader: reader)
+                        case "budget" where !YAMLReader.isEmpty(e.value): d.budget = parseBudget(e.value, path: "budget", reader: reader)
                         default: break
                         }
                     }
@@ -108,8 +112,10 @@ extension ConfigLoader {
                 parentName = drafts[p]?.extends
             }
             let description = d.description ?? chain.dropFirst().lazy.compactMap { drafts[$0]?.description }.first
-            let profile = Profile(name: name, description: description, kind: merged,
+            var profile = Profile(name: name, description: description, kind: merged,
                                   source: SourceLocation(file: d.file, line: d.root?.mark?.line))
+            profile.price = d.price ?? chain.dropFirst().lazy.compactMap { drafts[$0]?.price }.first
+            profile.budget = d.budget ?? chain.dropFirst().lazy.compactMap { drafts[$0]?.budget }.first
             profiles[name] = profile
             checkProfile(profile, draft: d, reader: readers[name]!)
         }

@@ -31,6 +31,7 @@ extension ConfigLoader {
                     }
                 }
             case "kv_cache": settings.kvCache = parseKVCache(e.value, reader: reader)
+            case "budgets": settings.budgets = parseBudgets(e.value, reader: reader)
             default: break
             }
         }

@@ -5,7 +5,8 @@ import Yams
 ///
 /// Every problem is collected with its file, line, column and key; loading fails only on errors.
 public enum ConfigLoader {
-    static let commonKeys = ["kind", "description", "extends"]
+    static let commonKeys = ["kind", "description", "extends", "price", "budget"]
+    static let priceKeys = ["input", "cached_input", "output"]
     static let llamaKeys = [
         "binary", "model", "host", "port", "context", "predict", "threads", "slots", "mlock", "mmap",
         "gpu_layers", "flash_attn", "cache_type", "alias", "args", "env", "health", "restart", "burst",
@@ -17,7 +18,7 @@ public enum ConfigLoader {
                              "apis", "vision"]
     static let healthKeys = ["path", "interval", "timeout", "startup_timeout", "failures", "generation_interval"]
     static let restartKeys = ["enabled", "backoff", "max_restarts", "window"]
-    static let runtimeKeys = ["front", "logs", "daemon", "kv_cache"]
+    static let runtimeKeys = ["front", "logs", "daemon", "kv_cache", "budgets"]
     static let daemonKeys = ["lease", "drain_timeout"]
     static let frontKeys = ["listen", "api_key_env", "default", "aliases", "routes", "platforms", "by_source", "max_body",
                              "allowed_origins", "allowed_hosts"]

@@ -22,6 +22,10 @@ public struct Profile: Sendable, Equatable, Codable {
     public var description: String?
     public var kind: Kind
     public var source: SourceLocation
+    /// What its tokens cost (`price:`); nil: unpriced, counted in tokens only, never shown as $0.
+    public var price: Price?
+    /// Its spending limit per day and month (`budget:`), enforced for remote profiles.
+    public var budget: BudgetLimit?
 
     public init(name: String, description: String? = nil, kind: Kind, source: SourceLocation) {
         self.name = name

@@ -8,6 +8,8 @@ public struct RuntimeSettings: Sendable, Equatable, Codable {
     /// `kv_cache:`: the disk budget and age of saved prompt caches (nil: the defaults).
     public var kvCache: KVCacheSettings?
     public var source: SourceLocation
+    /// `budgets:` (total, per source, warn_at).
+    public var budgets = BudgetSettings()
 
     public init(front: FrontSettings = FrontSettings(), logs: LogSettings = LogSettings(), daemon: DaemonSettings = DaemonSettings(),
                 source: SourceLocation) {

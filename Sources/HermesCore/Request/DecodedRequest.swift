@@ -22,6 +22,8 @@ public struct DecodedRequest: Sendable, Equatable {
     public var stream = false
     /// `stream_options.include_usage`, when sent.
     public var includeUsage: Bool?
+    /// The body has a `stream_options` member (with or without `include_usage`).
+    public var hasStreamOptions = false
     /// `metadata.platform`, `metadata.source_kind`, `metadata.goal`, `metadata.toolsets`.
     public var metadata = RequestMetadata()
     /// Every output-token limit the body sends (`max_tokens`, `max_completion_tokens`, `n_predict`, ...).

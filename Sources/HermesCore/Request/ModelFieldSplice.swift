@@ -133,8 +133,7 @@ public enum ModelFieldSplice {
 /// payload is spliced, and the bytes of an event not yet complete wait for the rest.
 public struct SSEModelSplice: Sendable {
     let value: String
-    var pending: [UInt8] = []
-    var scanned = 0
+    var events = SSEEventBuffer()
     /// A Responses API stream's missing event numbers are added too; nil for other APIs.
     public var numbers: ResponsesEventNumbers?
     /// An event larger than this is passed on unspliced rather than buffered without end.
@@ -144,25 +143,18 @@ public struct SSEModelSplice: Sendable {
 
     /// The bytes ready to send after `chunk` arrived.
     public mutating func feed(_ chunk: some Collection<UInt8>) -> [UInt8] {
-        var out: [UInt8] = []
-        for e in SSEEventSplitter.takeEvents(appending: chunk, to: &pending, scanned: &scanned) {
-            out.append(contentsOf: Self.event(Array(e), name: value, numbers: &numbers))
+        let name = value
+        var numbers = self.numbers
+        defer { self.numbers = numbers }
+        return events.feed(chunk, limit: Self.maxEventBytes) { e, out in
+            out.append(contentsOf: Self.event(Array(e), name: name, numbers: &numbers))
         }
-        if pending.count > Self.maxEventBytes {
-            out.append(contentsOf: pending)
-            pending.removeAll()
-            scanned = 0
-        }
-        return out
     }
 
     /// Whatever is left when the upstream ends (an event without its blank line), spliced.
     public mutating func finish() -> [UInt8] {
-        defer {
-            pending.removeAll()
-            scanned = 0
-        }
-        return pending.isEmpty ? [] : Self.event(pending, name: value, numbers: &numbers)
+        let rest = events.finish()
+        return rest.isEmpty ? [] : Self.event(rest, name: value, numbers: &numbers)
     }
 
     /// One event: each `data:` line's payload spliced, other lines as they are.

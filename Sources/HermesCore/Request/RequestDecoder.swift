@@ -81,6 +81,7 @@ public enum RequestDecoder {
         case "stream":
             r.stream = try readBool(key, &s) ?? false
         case "stream_options":
+            r.hasStreamOptions = true
             try readObject(key, &s) { k, s in
                 guard k == "include_usage" else { return false }
                 r.includeUsage = try readBool("stream_options.include_usage", &s)

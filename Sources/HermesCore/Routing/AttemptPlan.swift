@@ -11,6 +11,8 @@ public struct AttemptEnd: Sendable, Equatable {
         case down
         /// A remote skipped while it cools down; `rateLimited` when a 429 put it there.
         case cooldown(rateLimited: Bool)
+        /// A remote skipped because a budget it counts against is spent (treated like a rate limit).
+        case overBudget
     }
 
     public var profile: String
@@ -36,6 +38,7 @@ public struct AttemptEnd: Sendable, Equatable {
         case .error: return "error"
         case .down: return "down"
         case .cooldown: return "cooldown"
+        case .overBudget: return "budget"
         }
     }
 
@@ -54,6 +57,7 @@ public struct AttemptEnd: Sendable, Equatable {
         switch kind {
         case .status(429): return true
         case .cooldown(let r): return r
+        case .overBudget: return true
         default: return false
         }
     }
@@ -115,6 +119,8 @@ public enum AttemptPlan {
         switch end.kind {
         case .cooldown:
             step.fallbackReason = "cooldown"
+        case .overBudget:
+            step.fallbackReason = "budget"
         case .status(let s):
             step.fallbackReason = s == 429 ? "rate_limited" : "status_5xx"
         default:
@@ -132,7 +138,8 @@ public enum AttemptPlan {
     public static func giveUp(_ ends: [AttemptEnd]) -> GiveUp {
         if !ends.isEmpty, ends.allSatisfy(\.isRateLimited) {
             let shortest = ends.compactMap(\.retryAfter).min()
-            return GiveUp(status: 429, type: "requests", code: "rate_limit_exceeded",
+            let budget = ends.contains { $0.kind == .overBudget }
+            return GiveUp(status: 429, type: "requests", code: budget ? "budget_exceeded" : "rate_limit_exceeded",
                           retryAfter: shortest.map { Int(exactly: min(3600, max(0, $0)).rounded(.up)) ?? 1 })
         }
         if !ends.isEmpty, ends.allSatisfy({ $0.kind == .down }) {
