@@ -16,6 +16,8 @@ public struct Profile: Sendable, Equatable, Codable {
     public enum Kind: Sendable, Equatable, Codable {
         case llamaServer(LlamaServerSettings)
         case openai(OpenAISettings)
+        /// A supervised `ggml-rpc-server`: a worker lending its device to a llama-server (Profile+RPC.swift).
+        case rpcWorker(RPCWorkerSettings)
     }
 
     public var name: String
@@ -34,6 +36,7 @@ public struct Profile: Sendable, Equatable, Codable {
         switch kind {
         case .llamaServer: return "llama-server"
         case .openai: return "openai"
+        case .rpcWorker: return "rpc-worker"
         }
     }
 
@@ -110,6 +113,10 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
     public var apis: [AgentAPI]?
     /// Retry an answer with a bad tool call once on the burst profile (reason `bad_tool_call`).
     public var promoteBadToolCalls: Bool?
+    /// RPC workers the model is spread over (`--rpc`): rpc-worker profile names or `host:port`.
+    public var rpc: [String]?
+    /// `rpc` resolved to addresses by the loader (never read from the file), in `--rpc` order.
+    public var rpcEndpoints: [RPCEndpoint]?
 
     public init() {}
 
@@ -169,6 +176,7 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
         m.vision = vision ?? parent.vision
         m.apis = apis ?? parent.apis
         m.promoteBadToolCalls = promoteBadToolCalls ?? parent.promoteBadToolCalls
+        m.rpc = rpc ?? parent.rpc
         return m
     }
 }
