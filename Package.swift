@@ -189,6 +189,7 @@ if Context.environment["HERMES_FUZZ"] == "1" {
         ("request", ["HermesCore"]),
         ("upstream", ["HermesCore"]),
         ("answer", ["HermesCore"]),
+        ("rpc", ["HermesCore"]),
     ]
     package.targets.append(.target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"))
     for t in fuzzTargets {
