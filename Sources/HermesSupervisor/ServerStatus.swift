@@ -28,6 +28,9 @@ public struct ServerStatus: Sendable, Codable, Equatable {
     public var lastLogLines: [String]?
     public var logFile: String?
     public var command: String?
+    /// The RPC worker whose loss last restarted this main, and when (SupervisorRegistry+rpc.swift).
+    public var lostWorker: String?
+    public var lostWorkerAt: Date?
 
     public init(profile: String, phase: LocalRuntimeStatus.Phase, restarts: Int = 0) {
         self.profile = profile

@@ -56,3 +56,35 @@ import Testing
         }
     }
 }
+
+/// The tensor cache cap: oldest files go first until the rest fit.
+@Suite struct TensorCacheTrimTests {
+    typealias E = TensorCacheTrim.Entry
+
+    @Test func theOldestGoUntilTheRestFit() {
+        let entries = [E(path: "c", bytes: 30, modified: 3), E(path: "a", bytes: 50, modified: 1), E(path: "b", bytes: 40, modified: 2)]
+        #expect(TensorCacheTrim.toRemove(entries, cap: 120) == [])
+        #expect(TensorCacheTrim.toRemove(entries, cap: 100) == ["a"])
+        #expect(TensorCacheTrim.toRemove(entries, cap: 30) == ["a", "b"])
+        #expect(TensorCacheTrim.toRemove(entries, cap: 0) == ["a", "b", "c"])
+    }
+
+    @Test func sizesFromDiskNeverTrap() {
+        let entries = [E(path: "a", bytes: .max, modified: 1), E(path: "b", bytes: .max, modified: 2), E(path: "c", bytes: -5, modified: 0)]
+        #expect(TensorCacheTrim.toRemove(entries, cap: 10).contains("a"))
+    }
+
+    @Test func trimRemovesFilesOnDisk() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hermes-tcache-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("rpc"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (i, name) in ["old", "mid", "new"].enumerated() {
+            let url = dir.appendingPathComponent("rpc/\(name)")
+            try Data(count: 1000).write(to: url)
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: Double(1000 + i))], ofItemAtPath: url.path)
+        }
+        #expect(TensorCacheTrim.trim(dir, cap: 2000) == 1000)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("rpc").path).sorted() == ["mid", "new"])
+        #expect(TensorCacheTrim.trim(dir.appendingPathComponent("absent"), cap: 0) == 0)
+    }
+}
