@@ -120,6 +120,9 @@ import Testing
                 "\(started.output)")
         #expect(fake.hellos.withLock { $0 } >= 1)
         #expect(try await status(cli)["main"]?.pid == nil, "llama-server was never launched")
+        let doctor = try await cli.run(["doctor", "main"])
+        #expect(doctor.status != 0)
+        #expect(doctor.stdout.contains("rpc worker 127.0.0.1:\(fake.port)") && doctor.stdout.contains("speaks RPC protocol 6.1.0"), "\(doctor.stdout)")
     }
 }
 
