@@ -15,8 +15,11 @@ extension ServerSupervisor {
     }
 
     /// One readiness poll: `/health` answering 200 for a llama-server, a HELLO answered for a worker.
-    nonisolated func answersReadiness(_ healthURL: String) async -> Bool {
+    /// A worker adopted from an earlier daemon was ready then and may have its main attached, which a
+    /// HELLO would wait behind: its running process is its readiness.
+    func answersReadiness(_ healthURL: String) async -> Bool {
         if isRPCWorker {
+            if let c = child, c.adopted { return c.isRunning }
             if case .success = await RPCClient.ask(host: command.host, port: command.port, timeout: 1, memory: false) { return true }
             return false
         }

@@ -85,9 +85,12 @@ extension SupervisorRegistry {
         }
     }
 
-    func withLostWorker(_ status: ServerStatus) -> ServerStatus {
-        guard let lost = lostWorkers[status.profile] else { return status }
+    /// What only the registry knows: a worker's kind (no HTTP: nothing scrapes or probes it) and a
+    /// main's lost worker.
+    func decorated(_ status: ServerStatus) -> ServerStatus {
         var s = status
+        if config.profiles[status.profile]?.rpcWorker != nil { s.kind = "rpc-worker" }
+        guard let lost = lostWorkers[status.profile] else { return s }
         s.lostWorker = lost.worker
         s.lostWorkerAt = lost.at
         return s
@@ -95,6 +98,7 @@ extension SupervisorRegistry {
 
     func stoppedWorkerStatus(_ name: String, _ w: RPCWorkerSettings) -> ServerStatus {
         var s = ServerStatus(profile: name, phase: .stopped)
+        s.kind = "rpc-worker"
         s.host = w.effectiveAddress
         s.port = w.effectivePort
         return s

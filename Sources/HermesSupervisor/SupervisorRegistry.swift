@@ -169,7 +169,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     public func status(of name: String) async -> ServerStatus? {
         let key = config.profile(named: name)?.name ?? name
         if let f = preflightFailures[key] { return f }
-        if let s = supervisors[key] { return withLostWorker(await s.status()) }
+        if let s = supervisors[key] { return decorated(await s.status()) }
         if let p = config.profiles[key], let w = p.rpcWorker { return stoppedWorkerStatus(p.name, w) }
         guard let p = config.profiles[key], let settings = p.llamaServer else { return nil }
         var s = ServerStatus(profile: key, phase: .stopped)

@@ -9,6 +9,7 @@ import Testing
     struct Status: Decodable {
         struct Server: Decodable {
             var profile: String
+            var kind: String?
             var phase: String
             var pid: Int32?
             var startedAt: Date?
@@ -85,6 +86,12 @@ import Testing
         let answer = await OnDemandCLITests.http("POST", "http://127.0.0.1:\(frontPort)/v1/chat/completions", body: Self.chat)
         #expect(answer.status == 200, "\(answer.body)")
         #expect(answer.body.contains("chat.completion"))
+        #expect(s["w0"]?.kind == "rpc-worker" && s["main"]?.kind == nil)
+        // The front's /metrics scrapes every llama-server; a worker speaks no HTTP and must not be asked.
+        let metrics = await OnDemandCLITests.http("GET", "http://127.0.0.1:\(frontPort)/metrics")
+        #expect(metrics.status == 200)
+        let workerLog = try String(contentsOf: cli.stateDirectory.appendingPathComponent("logs/w1.log"), encoding: .utf8)
+        #expect(!workerLog.contains("Expected HELLO"), "something other than a main or a HELLO spoke to the worker")
 
         // The restart's budget comes from the first start on this machine, as loaded as it is now.
         let budget = max(30, 6 * startTook)
