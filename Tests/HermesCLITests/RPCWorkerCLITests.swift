@@ -95,7 +95,15 @@ import Testing
 
         // The restart's budget comes from the first start on this machine, as loaded as it is now.
         let budget = max(30, 6 * startTook)
-        let oldMain = try #require(main.pid), old0 = try #require(first0.pid)
+        let stopped = try await cli.run(["stop", "w1"])
+        #expect(stopped.status == 0, "\(stopped.output)")
+        let alone = try await cli.run(["start", "w1"])
+        #expect(alone.stdout.contains("w1: rpc worker ready on 127.0.0.1:\(w1)"), "a worker is started like any server: \(alone.output)")
+        _ = try await cli.run(["stop", "main"])
+        #expect(try await cli.run(["start", "main"]).status == 0)
+        s = try await status(cli)
+        let mainPid = try #require(s["main"]?.pid)
+        let oldMain = mainPid, old0 = try #require(first0.pid)
         kill(old0, SIGKILL)
         #expect(await TestEnvironment.eventually(timeout: budget) {
             s = (try? await status(cli)) ?? [:]
