@@ -63,8 +63,12 @@ import Testing
     static let chat = #"{"model":"main","messages":[{"role":"user","content":"Say hi"}],"max_tokens":4}"#
 
     @Test func aMainSplitOverTwoWorkersAnswersAndALostWorkerIsARestart() async throws {
-        let frontPort = TestEnvironment.freePort(), mainPort = TestEnvironment.freePort(), sparePort = TestEnvironment.freePort()
-        let w0 = TestEnvironment.freePort(), w1 = TestEnvironment.freePort()
+        // Five distinct ports: two free ports drawn one after the other may be the same one, and a
+        // clash is a config error (port used twice) before anything starts.
+        var ports = Set<Int>()
+        while ports.count < 5 { ports.insert(TestEnvironment.freePort()) }
+        let p = ports.sorted()
+        let (frontPort, mainPort, sparePort, w0, w1) = (p[0], p[1], p[2], p[3], p[4])
         let root = try TestEnvironment.configRoot(
             profiles: ["w0": Self.worker(port: w0), "w1": Self.worker(port: w1),
                        "main": try Self.main(port: mainPort, rpc: "[w0, w1]", extra: "burst: spare"),
