@@ -191,6 +191,7 @@ if Context.environment["HERMES_FUZZ"] == "1" {
         ("answer", ["HermesCore"]),
         ("sidecar", ["HermesCore"]),
         ("ledger", ["HermesCore"]),
+        ("rpc", ["HermesCore"]),
     ]
     package.targets.append(.target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"))
     for t in fuzzTargets {

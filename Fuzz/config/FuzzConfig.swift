@@ -28,9 +28,14 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             _ = try? LlamaServerCommand.build(profile: p.name, settings: s, executable: "/bin/true", dialect: dialect)
             let h = s.effectiveHealth
             for seconds in [h.interval, h.timeout, h.startupTimeout, h.generationInterval, s.effectiveQueueWait, s.effectiveRestart.window] {
-                if let seconds { _ = Duration.milliseconds(Int(seconds * 1000)); _ = Int64(seconds * 1e9) }
+                _ = Duration.milliseconds(Int(seconds * 1000)); _ = Int64(seconds * 1e9)
             }
-            for b in s.effectiveRestart.backoff ?? [] { _ = Int64(b * 1e9) }
+            for b in s.effectiveRestart.backoff { _ = Int64(b * 1e9) }
+        }
+        if let w = p.rpcWorker {
+            _ = LlamaServerCommand.rpcWorker(profile: p.name, settings: w, executable: "/bin/true",
+                                             cacheDirectory: config.paths.rpcCacheDirectory(p.name))
+            for b in w.effectiveRestart.backoff { _ = Int64(b * 1e9) }
         }
         if let s = p.openai {
             _ = Int64(s.effectiveTimeout * 1e9)

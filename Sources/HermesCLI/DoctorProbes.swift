@@ -80,6 +80,13 @@ final class DoctorProbes: DoctorFacts {
         daemon?.servers.first { $0.profile == profile && $0.pid != nil && $0.phase != .stopped }?.pid
     }
 
+    func rpcWorker(host: String, port: Int) async -> RPCWorkerFact {
+        switch await RPCClient.ask(host: host, port: port, timeout: min(max(timeout, 0.1), 10)) {
+        case .success(let a): return .answered(a.version, a.memory)
+        case .failure(let f): return .failed(f.description)
+        }
+    }
+
     func models(_ s: OpenAISettings, key: String?) async -> RemoteAnswer {
         let url = (s.baseURL ?? "") + "/models"
         var request = HTTPClientRequest(url: url)

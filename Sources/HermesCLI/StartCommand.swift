@@ -40,7 +40,7 @@ struct StartCommand: AsyncParsableCommand {
                                ?? "profiles: \(config.profileNames.joined(separator: ", "))")
         }
         if dryRun { return try printDryRun(p, paths: paths) }
-        guard let settings = p.llamaServer else {
+        guard p.isSupervised else {
             throw CLIError("'\(p.name)' is a \(p.kindName) profile: there is nothing to start",
                            hint: "the front sends requests to it as they come")
         }
@@ -73,7 +73,7 @@ struct StartCommand: AsyncParsableCommand {
             return finish(status)
         }
 
-        let limit = timeout ?? settings.effectiveHealth.startupTimeout
+        let limit = timeout ?? (p.llamaServer ?? LlamaServerSettings()).effectiveHealth.startupTimeout
         let began = Date()
         var lastSaid = -1
         while true {
@@ -106,7 +106,9 @@ struct StartCommand: AsyncParsableCommand {
             printJSON(s)
             return
         }
-        if s.phase == .ready {
+        if s.phase == .ready, s.kind == "rpc-worker" {
+            print("\(s.profile): rpc worker ready on \(s.host ?? "?"):\(s.port ?? 0) (pid \(s.pid.map(String.init) ?? "?"))")
+        } else if s.phase == .ready {
             let slots = s.slotsTotal.map { "\($0) slot(s)" } ?? "slots unknown"
             let ctx = s.contextPerSlot.map { ", \($0) tokens of context per slot" } ?? ""
             print("\(s.profile): ready on \(s.host ?? "?"):\(s.port ?? 0), \(slots)\(ctx) (pid \(s.pid.map(String.init) ?? "?"))")

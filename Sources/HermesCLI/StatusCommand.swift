@@ -28,10 +28,10 @@ struct StatusCommand: AsyncParsableCommand {
         } else {
             // No daemon: every local profile is stopped; say so rather than fail.
             let config = try loadConfig(paths)
-            servers = config.profiles.values.filter(\.isLocal).sorted { $0.name < $1.name }.map { p in
+            servers = config.profiles.values.filter(\.isSupervised).sorted { $0.name < $1.name }.map { p in
                 var s = ServerStatus(profile: p.name, phase: .stopped)
-                s.host = p.llamaServer?.effectiveHost
-                s.port = p.llamaServer?.port
+                s.host = p.llamaServer?.effectiveHost ?? p.rpcWorker?.effectiveAddress
+                s.port = p.llamaServer?.port ?? p.rpcWorker?.effectivePort
                 s.model = p.llamaServer?.model
                 return s
             }
@@ -75,6 +75,7 @@ struct StatusCommand: AsyncParsableCommand {
         for s in servers {
             if let a = s.draftAcceptance { print(String(format: "%@: speculative decoding, %.0f%% of drafted tokens accepted", s.profile, a * 100)) }
         }
+        for s in servers { if let w = s.lostWorker, let at = s.lostWorkerAt { print("\(s.profile): rpc worker '\(w)' lost at \(at.formatted(.iso8601)) (\(formatDuration(max(0, -at.timeIntervalSinceNow))) ago); restarted after it") } }
         let shown = Set(servers.map(\.profile))
         if let models = daemon?.models?.filter({ shown.contains($0.profile) }), !models.isEmpty {
             print("")

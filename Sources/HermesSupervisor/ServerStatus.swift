@@ -35,6 +35,11 @@ public struct ServerStatus: Sendable, Codable, Equatable {
     public var lastLogLines: [String]?
     public var logFile: String?
     public var command: String?
+    /// `rpc-worker` for a ggml-rpc-server, which speaks no HTTP (nil: a llama-server).
+    public var kind: String?
+    /// The RPC worker whose loss last restarted this main, and when (SupervisorRegistry+rpc.swift).
+    public var lostWorker: String?
+    public var lostWorkerAt: Date?
 
     public init(profile: String, phase: LocalRuntimeStatus.Phase, restarts: Int = 0) {
         self.profile = profile
@@ -43,7 +48,7 @@ public struct ServerStatus: Sendable, Codable, Equatable {
     }
 
     public var baseURL: String? {
-        guard let host, let port else { return nil }
+        guard let host, let port, kind != "rpc-worker" else { return nil }
         return "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
     }
 

@@ -45,7 +45,7 @@ public actor ServerSupervisor {
     let clock: any SupervisorClock
 
     private var phase: LocalRuntimeStatus.Phase = .stopped { didSet { publish() } }
-    private var child: KeptServer?
+    var child: KeptServer?
     private var startedAt: Date?
     private var readyAt: Date?
     private var everReady = false
@@ -59,9 +59,13 @@ public actor ServerSupervisor {
     private var contextPerSlot: Int? { didSet { publish() } }
     private var pendingRestart: String?
     /// Set by the liveness loop before it kills a wedged server, so the restart names the hang, not the kill.
-    private var wedgeReason: String?
+    var wedgeReason: String?
     private var runTask: Task<Void, Never>?
     private var stopping = false
+    /// Awaited before every launch (a main waits for its RPC workers here; ServerSupervisor+rpc.swift).
+    var launchGate: (@Sendable () async throws -> Void)?
+    /// Told every phase change (the registry restarts a worker's mains when the worker is lost).
+    var phaseObserver: (@Sendable (LocalRuntimeStatus.Phase) -> Void)?
 
     public init(profile: Profile, command: LlamaServerCommand, paths: RuntimePaths, logSettings: LogSettings, http: HTTPClient,
                 keeper: KeeperLaunch, clock: any SupervisorClock = SystemSupervisorClock(), logger: Logger) throws {
@@ -79,7 +83,7 @@ public actor ServerSupervisor {
         var l = logger
         l[metadataKey: "profile"] = "\(profile.name)"
         self.logger = l
-        self.tracker = RestartTracker(settings: settings.effectiveRestart)
+        self.tracker = RestartTracker(settings: Self.restartSettings(of: profile))
         self.judge = HealthJudge(failures: health.failures)
         var first = ServerStatus(profile: profile.name, phase: .stopped, restarts: 0)
         first.host = command.host
@@ -101,7 +105,7 @@ public actor ServerSupervisor {
         hint = nil
         failureLines = nil
         everReady = false
-        tracker = RestartTracker(settings: settings.effectiveRestart)
+        tracker = RestartTracker(settings: Self.restartSettings(of: profile))
         phase = .starting
         runTask = Task { await self.runLoop(adopting: nil) }
     }
@@ -115,7 +119,7 @@ public actor ServerSupervisor {
         everReady = record.readyAt != nil
         startedAt = record.startedAt
         readyAt = record.readyAt
-        tracker = RestartTracker(settings: settings.effectiveRestart, restoring: record.restarts ?? 0)
+        tracker = RestartTracker(settings: Self.restartSettings(of: profile), restoring: record.restarts ?? 0)
         child = kept
         phase = .starting
         sink.note("adopted by daemon pid \(getpid()) (llama-server pid \(record.pid))")
@@ -188,6 +192,7 @@ public actor ServerSupervisor {
         s.pid = child?.pid
         let r = s.runtimeStatus
         published.withLock { $0 = r }
+        phaseObserver?(phase)
     }
 
     // MARK: the loop
@@ -251,6 +256,7 @@ public actor ServerSupervisor {
     }
 
     private func launch() async throws -> KeptServer {
+        try await launchGate?()
         let logFD = try sink.openForAppending()
         defer { close(logFD) }
         sink.note("starting: \(command.shellLine)")
@@ -287,7 +293,7 @@ public actor ServerSupervisor {
         while clock.now < deadline {
             if stopping { return .stopped }
             if !c.isRunning { return .exited(await c.waitForExit(clock: clock)) }
-            if let code = await get(url, timeout: 1)?.status, code == 200 { return .ready }
+            if await answersReadiness(url) { return .ready }
             await sleep(0.02)
         }
         return .timedOut
@@ -299,7 +305,7 @@ public actor ServerSupervisor {
         everReady = true
         tracker.ready(at: now)
         writeStateFile()
-        await refreshSlots()
+        if !isRPCWorker { await refreshSlots() }
         phase = .ready
         lastError = nil
         logger.info("ready", metadata: ["slots": "\(slotsTotal ?? 0)", "n_ctx_slot": "\(contextPerSlot ?? 0)"])
@@ -311,7 +317,8 @@ public actor ServerSupervisor {
         let clock = self.clock
         let outcome = await withTaskGroup(of: String.self) { group in
             group.addTask { await c.waitForExit(clock: clock) }
-            group.addTask { await self.livenessLoop(c) }
+            // A worker serves one client, its main: any probe would hang or steal that connection.
+            if !self.isRPCWorker { group.addTask { await self.livenessLoop(c) } }
             let first = await group.next() ?? "stopped"
             group.cancelAll()
             return first

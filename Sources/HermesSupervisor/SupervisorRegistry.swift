@@ -24,7 +24,7 @@ public struct FitRefusal: Sendable {
 /// Service that stops every server when the daemon shuts down.
 public actor SupervisorRegistry: RuntimeStateProvider, Service {
     public private(set) var config: HermesConfig
-    private var supervisors: [String: ServerSupervisor] = [:] {
+    var supervisors: [String: ServerSupervisor] = [:] {
         didSet { published.withLock { [supervisors] in $0 = supervisors } }
     }
     /// The same map, readable without a hop onto this actor: the front asks on every request.
@@ -45,6 +45,8 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
 
     /// Turns on saving before stops for `warm_cache` profiles (the daemon's builder).
     public func attach(warm: WarmCaches) { self.warm = warm }
+    /// Main -> the worker whose loss last restarted it, and when.
+    var lostWorkers: [String: (worker: String, at: Date)] = [:]
 
     public init(config: HermesConfig, planner: CommandPlanner, http: HTTPClient = .shared, fitCheck: FitCheck? = nil,
                 keeper: KeeperLaunch, clock: any SupervisorClock = SystemSupervisorClock(), logger: Logger) {
@@ -84,7 +86,8 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
         guard let profile = config.profile(named: name) else {
             throw StartError.unknownProfile(name, suggestion: closestMatch(to: name, in: config.profileNames))
         }
-        guard let settings = profile.llamaServer else { throw StartError.notLocal(name, kind: profile.kindName) }
+        guard profile.isSupervised else { throw StartError.notLocal(name, kind: profile.kindName) }
+        let settings = profile.llamaServer ?? LlamaServerSettings()
         // The fit check awaits the GPU probe; a start arriving meanwhile joins this one.
         if let pending = launching[profile.name] { return try await pending.value }
         if let existing = supervisors[profile.name] {
@@ -102,6 +105,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
         do {
             let command = try await preflight(profile, settings, force: force)
             let supervisor = try makeSupervisor(profile, command)
+            await wireRPC(profile, supervisor)
             supervisors[profile.name] = supervisor
             if settings.warmCache == true { warm?.serverStarted(profile: profile.name, command: command) }
             await supervisor.start()
@@ -124,7 +128,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     func preflight(_ profile: Profile, _ settings: LlamaServerSettings, force: Bool) async throws -> LlamaServerCommand {
         let command: LlamaServerCommand
         do {
-            command = try planner.plan(profile).command
+            command = try profile.rpcWorker.map { try workerCommand(profile, $0) } ?? planner.plan(profile).command
         } catch {
             throw StartFailure(profile: profile.name, reason: "\(error)",
                                hint: "`hermes-runtime start \(profile.name) --dry-run` shows the command; `hermes-runtime doctor` checks the binary")
@@ -138,10 +142,11 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
             throw StartFailure(profile: profile.name, reason: "port \(command.port) on \(command.host) is in use\(who)",
                                hint: "stop what holds it or change `port:` in \(profile.source.file)")
         }
-        if !force, let fitCheck, let refusal = await fitCheck(profile, settings) {
+        if !force, profile.llamaServer != nil, let fitCheck, let refusal = await fitCheck(profile, settings) {
             throw StartFailure(profile: profile.name, reason: refusal.reason,
                                hint: (refusal.hint.map { $0 + "; " } ?? "") + "or pass --force to start it anyway")
         }
+        try await prepareWorkers(of: profile)
         return command
     }
 
@@ -168,7 +173,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     /// Every local profile, started or not.
     public func statuses() async -> [ServerStatus] {
         var out: [ServerStatus] = []
-        for p in config.profiles.values.sorted(by: { $0.name < $1.name }) where p.isLocal {
+        for p in config.profiles.values.sorted(by: { $0.name < $1.name }) where p.isSupervised {
             out.append(withWarm(await status(of: p.name) ?? ServerStatus(profile: p.name, phase: .stopped)))
         }
         return out
@@ -177,7 +182,8 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     public func status(of name: String) async -> ServerStatus? {
         let key = config.profile(named: name)?.name ?? name
         if let f = preflightFailures[key] { return f }
-        if let s = supervisors[key] { return await s.status() }
+        if let s = supervisors[key] { return decorated(await s.status()) }
+        if let p = config.profiles[key], let w = p.rpcWorker { return stoppedWorkerStatus(p.name, w) }
         guard let p = config.profiles[key], let settings = p.llamaServer else { return nil }
         var s = ServerStatus(profile: key, phase: .stopped)
         s.host = settings.effectiveHost
@@ -239,7 +245,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
                 try? FileManager.default.removeItem(at: url.deletingPathExtension().appendingPathExtension("exit"))
                 continue
             }
-            guard let profile = config.profile(named: record.profile), profile.isLocal, supervisors[profile.name] == nil else {
+            guard let profile = config.profile(named: record.profile), profile.isSupervised, supervisors[profile.name] == nil else {
                 logger.warning("stopping a server whose profile is gone", metadata: ["profile": "\(record.profile)", "pid": "\(record.pid)"])
                 if let kept = KeptServer.adopt(record, paths: config.paths) { await kept.terminate(grace: 10, clock: clock) }
                 try? FileManager.default.removeItem(at: url)
@@ -251,6 +257,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
                                              host: record.host ?? profile.llamaServer?.effectiveHost ?? "127.0.0.1", port: record.port)
             do {
                 let supervisor = try makeSupervisor(profile, command)
+                await wireRPC(profile, supervisor)
                 if await supervisor.adopt(record) {
                     supervisors[profile.name] = supervisor
                     if profile.llamaServer?.warmCache == true { warm?.serverStarted(profile: profile.name, command: command) }

@@ -42,7 +42,18 @@ public enum ConfigLimits {
             check("budgets", l.day.map { Int($0.nanodollars) }, 0...budgetNanodollars)
             check("budgets", l.month.map { Int($0.nanodollars) }, 0...budgetNanodollars)
         }
+        func check(_ name: String, restart r: ResolvedRestart) {
+            for (i, b) in r.backoff.enumerated() { check("\(name).restart.backoff[\(i)]", b) }
+            check("\(name).restart.window", r.window, restartWindow)
+            check("\(name).restart.max_restarts", r.maxRestarts, 0...1000)
+        }
         for p in config.profiles.values {
+            if let w = p.rpcWorker {
+                check("\(p.name).port", w.port, 1...65535)
+                check("\(p.name).threads", w.threads, 1...4096)
+                check("\(p.name).tensor_cache_max", w.tensorCacheMax, ConfigLoader.tensorCacheBytes)
+                check(p.name, restart: w.effectiveRestart)
+            }
             if let s = p.llamaServer {
                 check("\(p.name).port", s.port, 1...65535)
                 check("\(p.name).context", s.context, 0...tokens)
@@ -65,10 +76,7 @@ public enum ConfigLimits {
                 check("\(p.name).health.startup_timeout", h.startupTimeout)
                 check("\(p.name).health.generation_interval", h.generationInterval)
                 check("\(p.name).health.failures", h.failures, 1...100)
-                let r = s.effectiveRestart
-                for (i, b) in r.backoff.enumerated() { check("\(p.name).restart.backoff[\(i)]", b) }
-                check("\(p.name).restart.window", r.window, restartWindow)
-                check("\(p.name).restart.max_restarts", r.maxRestarts, 0...1000)
+                check(p.name, restart: s.effectiveRestart)
             }
             let perMillion = 0...Int(Price.maxDollarsPerMillion) * 1_000_000_000
             for (k, m) in [("input", p.price?.input), ("cached_input", p.price?.cachedInput), ("output", p.price?.output)] {

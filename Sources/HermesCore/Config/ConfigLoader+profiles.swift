@@ -74,7 +74,7 @@ extension ConfigLoader {
                 reader.add(.error, d.extendsNode, path: "extends", message)
             }
             guard let kind = resolvedKind(name) else {
-                reader.add(.error, d.root, path: "kind", "missing key 'kind' (llama-server or openai)")
+                reader.add(.error, d.root, path: "kind", "missing key 'kind' (llama-server, openai or rpc-worker)")
                 continue
             }
             switch kind {
@@ -82,9 +82,11 @@ extension ConfigLoader {
                 partial[name] = .llamaServer(parseLlama(d, reader: reader))
             case "openai":
                 partial[name] = .openai(parseOpenAI(d, reader: reader))
+            case "rpc-worker":
+                partial[name] = .rpcWorker(parseRPCWorker(d, reader: reader))
             default:
-                var message = "unknown kind '\(kind)' (llama-server or openai)"
-                if let near = closestMatch(to: kind, in: ["llama-server", "openai"]) { message += "; did you mean '\(near)'?" }
+                var message = "unknown kind '\(kind)' (llama-server, openai or rpc-worker)"
+                if let near = closestMatch(to: kind, in: ["llama-server", "openai", "rpc-worker"]) { message += "; did you mean '\(near)'?" }
                 reader.add(.error, d.kindNode ?? d.root, path: "kind", message)
             }
         }
@@ -106,6 +108,7 @@ extension ConfigLoader {
                 switch (merged, parentKind) {
                 case (.llamaServer(let own), .llamaServer(let parent)): merged = .llamaServer(own.inheriting(from: parent))
                 case (.openai(let own), .openai(let parent)): merged = .openai(own.inheriting(from: parent))
+                case (.rpcWorker(let own), .rpcWorker(let parent)): merged = .rpcWorker(own.inheriting(from: parent))
                 default:
                     readers[name]!.add(.error, d.extendsNode, path: "extends", "extends '\(p)', a profile of another kind")
                 }

@@ -78,6 +78,7 @@ extension ConfigLoader {
             case "warm_cache": s.warmCache = reader.bool(v, path: k)
             case "cache_ram": s.cacheRAM = reader.int(v, path: k, range: KVCacheSettings.cacheRAMRange)
             case "speculative": s.speculative = parseSpeculative(v, reader: reader)
+            case "rpc": s.rpc = reader.stringList(v, path: k)
             case "health":
                 var h = HealthSettings()
                 for f in reader.mapping(v, path: k, allowed: healthKeys) ?? [] where !YAMLReader.isEmpty(f.value) {
@@ -93,26 +94,30 @@ extension ConfigLoader {
                     }
                 }
                 s.health = h
-            case "restart":
-                var r = RestartSettings()
-                for f in reader.mapping(v, path: k, allowed: restartKeys) ?? [] where !YAMLReader.isEmpty(f.value) {
-                    let p = "restart.\(f.key)"
-                    switch f.key {
-                    case "enabled": r.enabled = reader.bool(f.value, path: p)
-                    case "backoff":
-                        if case .sequence(let seq) = f.value {
-                            r.backoff = seq.enumerated().compactMap { reader.duration($1, path: "\(p)[\($0)]") }
-                        } else if let one = reader.duration(f.value, path: p) { r.backoff = [one] }
-                    case "max_restarts": r.maxRestarts = reader.int(f.value, path: p, range: 0...1000)
-                    case "window": r.window = reader.duration(f.value, path: p, range: ConfigLimits.restartWindow)
-                    default: break
-                    }
-                }
-                s.restart = r
+            case "restart": s.restart = parseRestart(v, reader: reader)
             default: break
             }
         }
         return s
+    }
+
+    /// A `restart:` block, the same for every supervised kind.
+    static func parseRestart(_ v: Node, reader: YAMLReader) -> RestartSettings {
+        var r = RestartSettings()
+        for f in reader.mapping(v, path: "restart", allowed: restartKeys) ?? [] where !YAMLReader.isEmpty(f.value) {
+            let p = "restart.\(f.key)"
+            switch f.key {
+            case "enabled": r.enabled = reader.bool(f.value, path: p)
+            case "backoff":
+                if case .sequence(let seq) = f.value {
+                    r.backoff = seq.enumerated().compactMap { reader.duration($1, path: "\(p)[\($0)]") }
+                } else if let one = reader.duration(f.value, path: p) { r.backoff = [one] }
+            case "max_restarts": r.maxRestarts = reader.int(f.value, path: p, range: 0...1000)
+            case "window": r.window = reader.duration(f.value, path: p, range: ConfigLimits.restartWindow)
+            default: break
+            }
+        }
+        return r
     }
 
     static func parseOpenAI(_ d: Draft, reader: YAMLReader) -> OpenAISettings {
@@ -186,6 +191,8 @@ extension ConfigLoader {
             }
         case .openai(let s):
             if s.baseURL == nil { reader.add(.error, d.root, path: "base_url", "missing key 'base_url'") }
+        case .rpcWorker(let s):
+            checkRPCWorker(s, node: node, reader: reader)
         }
     }
 }

@@ -11,7 +11,7 @@ public enum ConfigLoader {
         "binary", "model", "host", "port", "context", "predict", "threads", "slots", "mlock", "mmap",
         "gpu_layers", "flash_attn", "cache_type", "alias", "args", "env", "health", "restart", "burst",
         "context_over", "output_reserve", "queue_wait", "load", "idle_unload", "pinned", "while_loading",
-        "mmproj", "vision", "apis", "promote_bad_tool_calls", "warm_cache", "cache_ram", "speculative",
+        "mmproj", "vision", "apis", "promote_bad_tool_calls", "warm_cache", "cache_ram", "speculative", "rpc",
     ]
     static let openaiKeys = ["base_url", "api_key_env", "model", "context", "fallback", "cooldown", "timeout", "headers",
                              "cooldown_after", "failure_window",
@@ -93,6 +93,7 @@ public enum ConfigLoader {
 
         var config = HermesConfig(paths: paths, runtime: runtime, profiles: profiles)
         diagnostics += crossCheck(config, runtime: runtimeReader, profiles: readers) + capabilityCheck(config, profiles: readers)
+        diagnostics += rpcCheck(&config, runtime: runtimeReader, profiles: readers)
         config.warnings = diagnostics.filter { $0.severity == .warning }
         return (config, diagnostics)
     }

@@ -16,6 +16,8 @@ public struct Profile: Sendable, Equatable, Codable {
     public enum Kind: Sendable, Equatable, Codable {
         case llamaServer(LlamaServerSettings)
         case openai(OpenAISettings)
+        /// A supervised `ggml-rpc-server`: a worker lending its device to a llama-server (Profile+RPC.swift).
+        case rpcWorker(RPCWorkerSettings)
     }
 
     public var name: String
@@ -38,6 +40,7 @@ public struct Profile: Sendable, Equatable, Codable {
         switch kind {
         case .llamaServer: return "llama-server"
         case .openai: return "openai"
+        case .rpcWorker: return "rpc-worker"
         }
     }
 
@@ -120,6 +123,10 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
     public var cacheRAM: Int?
     /// Speculative decoding (`speculative:`), written to this build's `--spec-*` flags.
     public var speculative: SpeculativeSettings?
+    /// RPC workers the model is spread over (`--rpc`): rpc-worker profile names or `host:port`.
+    public var rpc: [String]?
+    /// `rpc` resolved to addresses by the loader (never read from the file), in `--rpc` order.
+    public var rpcEndpoints: [RPCEndpoint]?
 
     public init() {}
 
@@ -182,6 +189,7 @@ public struct LlamaServerSettings: Sendable, Equatable, Codable {
         m.warmCache = warmCache ?? parent.warmCache
         m.cacheRAM = cacheRAM ?? parent.cacheRAM
         m.speculative = speculative ?? parent.speculative
+        m.rpc = rpc ?? parent.rpc
         return m
     }
 }

@@ -40,6 +40,7 @@ public enum Doctor {
         report.checks += LocalChecks.all(locals, facts: facts)
         let remotes = selected.compactMap { config.profiles[$0] }.filter { !$0.isLocal }
         report.checks += await RemoteChecks.all(remotes, paths: paths, environment: environment, facts: facts)
+        report.checks += await RPCChecks.all(selected.compactMap { config.profiles[$0] }, config: config, facts: facts)
 
         report.checks += chainChecks
         if chainChecks.isEmpty {

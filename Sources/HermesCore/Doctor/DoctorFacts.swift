@@ -12,6 +12,8 @@ public protocol DoctorFacts: Sendable {
     func runningServer(_ profile: String) -> Int32?
     /// `GET {base_url}/models` with the profile's key and headers.
     func models(_ settings: OpenAISettings, key: String?) async -> RemoteAnswer
+    /// HELLO and GET_DEVICE_MEMORY to an RPC worker (RPCChecks.swift has a default for fakes).
+    func rpcWorker(host: String, port: Int) async -> RPCWorkerFact
 }
 
 /// A llama-server binary, as found and run.

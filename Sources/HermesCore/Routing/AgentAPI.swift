@@ -27,6 +27,7 @@ extension Profile {
         switch kind {
         case .llamaServer(let s): return s.apis ?? AgentAPI.localDefault
         case .openai(let s): return s.apis ?? AgentAPI.remoteDefault
+        case .rpcWorker: return []
         }
     }
 
@@ -39,6 +40,7 @@ extension Profile {
         switch kind {
         case .llamaServer(let s): return s.vision ?? (s.mmproj != nil)
         case .openai(let s): return s.vision ?? false
+        case .rpcWorker: return false
         }
     }
 

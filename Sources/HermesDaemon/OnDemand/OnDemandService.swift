@@ -32,7 +32,7 @@ struct OnDemandService: Service {
 
     func run() async throws {
         let config = await manager.config
-        for p in config.profiles.values.sorted(by: { $0.name < $1.name }) where p.llamaServer?.effectiveLoad == .always {
+        for p in config.profiles.values.sorted(by: { $0.name < $1.name }) where (p.llamaServer?.effectiveLoad ?? p.rpcWorker?.effectiveLoad) == .always {
             do { try await registry.start(p.name) } catch {
                 logger.error("load: always profile did not start", metadata: ["profile": "\(p.name)", "error": "\(error)"])
             }
