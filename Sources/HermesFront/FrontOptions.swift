@@ -20,8 +20,10 @@ public struct FrontOptions: Sendable {
     public var localFirstByteTimeout: Double
     /// Seconds to open a connection (TCP and TLS) to a remote.
     public var connectTimeout: Double
-    /// Seconds to open a connection to a local server. Short: it is on loopback (a refused connection
-    /// fails at once; this bounds a server that accepts nothing).
+    /// Seconds to open a connection to a local server. A refused connection fails at once on loopback;
+    /// this bounds a server that accepts nothing. Not shorter: the front's own event loop may wait that
+    /// long for the CPU on a box busy with prefill (0.3 s sent healthy servers' requests to burst on a
+    /// loaded 2-core box).
     public var localConnectTimeout: Double
     /// Seconds the exact count (`/v1/chat/completions/input_tokens`, `/tokenize`) may take.
     public var tokenCountTimeout: Double
@@ -47,7 +49,7 @@ public struct FrontOptions: Sendable {
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment, host: String? = nil, port: Int? = nil,
         metricsFactory: (any MetricsFactory)? = nil, metricsText: (@Sendable () async -> String)? = nil,
-        localFirstByteTimeout: Double = 600, connectTimeout: Double = 5, localConnectTimeout: Double = 0.3, tokenCountTimeout: Double = 2,
+        localFirstByteTimeout: Double = 600, connectTimeout: Double = 5, localConnectTimeout: Double = 2, tokenCountTimeout: Double = 2,
         idleReadTimeout: Double = 600, eventsMaxBytes: Int? = nil, eventsKeep: Int? = nil,
         maxConnections: Int? = nil, headTimeout: Double = 30, bodyTimeout: Double = 120
     ) {

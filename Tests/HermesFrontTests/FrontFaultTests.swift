@@ -57,7 +57,7 @@ import Testing
 
     @Test func rateLimitFallsBackAndCoolsDown() async throws {
         try await withFaultUpstream { up in
-            let (config, runtime) = try setup(up, primaryMode: "429x3")
+            let (config, runtime) = try setup(up, primaryMode: "429x10")
             try await withFront(config, runtime: runtime, options: options) { f in
                 let a = try await send(f.base + "/v1/chat/completions", json: chatBody("hi"))
                 #expect(a.status == 200)
@@ -66,19 +66,20 @@ import Testing
                 #expect(a.header("X-Hermes-Attempts") == "primary:429,secondary:200")
                 #expect(up.received?["model"] as? String == "secondary-model")
                 #expect(a.json["model"] as? String == "any")
-                // Retry-After: 3 -> primary is skipped for three seconds, without being called (3, not 1:
-                // the next request must come within the cooldown even on a loaded box).
+                // Retry-After: 10 -> primary is skipped for ten seconds, without being called (10, not 1:
+                // the next request must come within the cooldown even when the first one took seconds on a
+                // loaded box).
                 let b = try await send(f.base + "/v1/chat/completions", json: chatBody("hi"))
                 #expect(b.header("X-Hermes-Attempts") == "primary:cooldown,secondary:200")
-                #expect(up.hitCount("429x3") == 1)
+                #expect(up.hitCount("429x10") == 1)
                 let e = try await f.event(id: b.requestID)
                 let attempts = e["attempts"] as? [[String: Any]] ?? []
                 #expect(attempts.map { $0["outcome"] as? String } == ["cooldown", "200"])
                 // After Retry-After has passed it is tried again.
-                try await Task.sleep(for: .milliseconds(3200))
+                try await Task.sleep(for: .milliseconds(10_200))
                 let c = try await send(f.base + "/v1/chat/completions", json: chatBody("hi"))
                 #expect(c.header("X-Hermes-Attempts") == "primary:429,secondary:200")
-                #expect(up.hitCount("429x3") == 2)
+                #expect(up.hitCount("429x10") == 2)
             }
         }
     }

@@ -207,7 +207,7 @@ func chatBody(_ prompt: String, maxTokens: Int = 8, stream: Bool = false, model:
 }
 
 /// A test-only upstream that misbehaves on request, one behaviour per path prefix:
-/// `/ok`, `/429` (Retry-After: 1; `/429x3`: 3), `/502`, `/failsN` (502 for the first N, then ok), `/cors`
+/// `/ok`, `/429` (Retry-After: 1; `/429xN`: N), `/502`, `/failsN` (502 for the first N, then ok), `/cors`
 /// (ok with `Access-Control-Allow-Origin: *`), `/503`, `/slow` (answers after 2 s), `/cut` (a stream cut after
 /// two chunks), `/headdie` (a 200 head, then the connection dies before any body byte), `/gated` (first
 /// chunk, then waits for `openGate()` before the rest). `lastBody` holds the raw bytes last received.
@@ -266,9 +266,10 @@ final class FaultUpstream: Sendable {
             var sse = HTTPFields()
             sse[.contentType] = "text/event-stream"
             switch mode {
-            case "429", "429x3":
+            case let m where m == "429" || m.hasPrefix("429x"):
+                // `/429`: Retry-After 1; `/429xN`: Retry-After N.
                 var h = json
-                h[HTTPField.Name("Retry-After")!] = mode == "429" ? "1" : "3"
+                h[HTTPField.Name("Retry-After")!] = m == "429" ? "1" : String(m.dropFirst(4))
                 return Response(status: .tooManyRequests, headers: h, body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"message":"slow down"}}"#)))
             case "502", "503":
                 return Response(status: .init(code: Int(mode)!), headers: json, body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"message":"down"}}"#)))
