@@ -9,6 +9,9 @@ func isolatedCLI(root: URL, extraEnvironment: [String: String] = [:]) throws -> 
     let home = try TestEnvironment.temporaryDirectory("home")
     cli.environment["HOME"] = home.path
     cli.environment.removeValue(forKey: "XDG_CONFIG_HOME")
+    // The cache is under the new HOME too: a HERMES_RUNTIME_CACHE of the run's (an empty-cache run of
+    // the suite sets one) would show `init` the real test model.
+    cli.environment.removeValue(forKey: "HERMES_RUNTIME_CACHE")
     for key in cli.environment.keys where key.hasSuffix("_API_KEY") { cli.environment.removeValue(forKey: key) }
     cli.environment.merge(extraEnvironment) { _, new in new }
     return (cli, home)
