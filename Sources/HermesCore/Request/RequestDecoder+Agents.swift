@@ -8,43 +8,32 @@ extension RequestDecoder {
         case "input":
             var text: [UInt8] = []
             text.reserveCapacity(r.bodyBytes)
-            switch s.peekKind() {
-            case .string:
-                try s.appendString(to: &text)
-            case .array:
-                try s.enterArray()
-                var first = true
-                var i = 0
-                while try s.nextElement(&first) {
-                    let param = "input[\(i)]"
-                    if !text.isEmpty { text.append(0x0A) }
-                    switch s.peekKind() {
-                    case .string:
-                        try s.appendString(to: &text)
-                    case .object:
-                        try readObject(param, &s) { k, s in
-                            switch k {
-                            case "content":
-                                try readContent("\(param).content", &s, into: &text, images: &r.hasImages)
-                            case "type":
-                                guard s.peekKind() == .string else { throw typeError("\(param).type", "a string") }
-                                if try s.string() == "input_image" { r.hasImages = true }
-                            case "output", "arguments":
-                                // A tool's output or a call's arguments: context the model reads.
-                                guard s.peekKind() == .string else { return false }
-                                try s.appendString(to: &text)
-                            default:
-                                return false
-                            }
-                            return true
+            try readStringOrList("input", expected: "a string or a list of input items", &s, into: &text) { i, s, text in
+                let param = "input[\(i)]"
+                if !text.isEmpty { text.append(0x0A) }
+                switch s.peekKind() {
+                case .string:
+                    try s.appendString(to: &text)
+                case .object:
+                    try readObject(param, &s) { k, s in
+                        switch k {
+                        case "content":
+                            try readContent("\(param).content", &s, into: &text, images: &r.hasImages)
+                        case "type":
+                            guard s.peekKind() == .string else { throw typeError("\(param).type", "a string") }
+                            if try s.string() == "input_image" { r.hasImages = true }
+                        case "output", "arguments":
+                            // A tool's output or a call's arguments: context the model reads.
+                            guard s.peekKind() == .string else { return false }
+                            try s.appendString(to: &text)
+                        default:
+                            return false
                         }
-                    default:
-                        throw RequestError(code: "invalid_input", message: "\(param) must be a string or an object", param: param)
+                        return true
                     }
-                    i += 1
+                default:
+                    throw RequestError(code: "invalid_input", message: "\(param) must be a string or an object", param: param)
                 }
-            default:
-                throw typeError("input", "a string or a list of input items")
             }
             r.addPrompt(text)
             r.sawRequired = true

@@ -183,25 +183,36 @@ public enum RequestDecoder {
     static func promptMember(_ key: String, field: String, _ s: inout JSONScanner, _ r: inout DecodedRequest) throws -> Bool {
         guard key == field else { return false }
         var text: [UInt8] = []
+        try readStringOrList(field, expected: "a string or a list", &s, into: &text) { _, s, text in
+            if s.peekKind() == .string {
+                if !text.isEmpty { text.append(0x0A) }
+                try s.appendString(to: &text)
+            } else {
+                try s.skipValue()
+            }
+        }
+        r.setPrompt(text)
+        r.sawRequired = true
+        return true
+    }
+
+    /// A string (appended to `text`), or a list whose items `item` reads (with each item's index);
+    /// anything else is a type error naming `param`.
+    static func readStringOrList(_ param: String, expected: String, _ s: inout JSONScanner, into text: inout [UInt8],
+                                 item: (Int, inout JSONScanner, inout [UInt8]) throws -> Void) throws {
         switch s.peekKind() {
         case .string:
             try s.appendString(to: &text)
         case .array:
             try s.enterArray()
             var first = true
+            var i = 0
             while try s.nextElement(&first) {
-                if s.peekKind() == .string {
-                    if !text.isEmpty { text.append(0x0A) }
-                    try s.appendString(to: &text)
-                } else {
-                    try s.skipValue()
-                }
+                try item(i, &s, &text)
+                i += 1
             }
         default:
-            throw typeError(field, "a string or a list")
+            throw typeError(param, expected)
         }
-        r.setPrompt(text)
-        r.sawRequired = true
-        return true
     }
 }
