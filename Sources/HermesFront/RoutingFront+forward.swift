@@ -59,7 +59,8 @@ extension RoutingFront {
     /// Where one attempt goes and what it sends, or why it is skipped.
     enum Prepared {
         case send(url: String, headers: HTTPHeaders, body: ByteBuffer, timeout: Double, warm: WarmPlacement? = nil)
-        case skip(AttemptEnd.Kind, retryAfter: Double?)
+        /// `budget`: the budget that is spent, when that is why (its reset time goes in the 429).
+        case skip(AttemptEnd.Kind, retryAfter: Double?, budget: BudgetHit? = nil)
     }
 
     /// Tries the decision's target, then what `AttemptPlan` says (burst, fallbacks), until one answers.
@@ -101,12 +102,10 @@ extension RoutingFront {
                 reasons.append(reason)
             }
             switch await prepare(profile, job, probe: probe) {
-            case .skip(let kind, let retryAfter):
+            case .skip(let kind, let retryAfter, let spent):
                 end = AttemptEnd(profile: profile.name, isLocal: profile.isLocal, kind: kind, retryAfter: retryAfter)
                 attempts.append(Attempt(profile: profile.name, outcome: end.outcome, milliseconds: 0))
-                if kind == .overBudget,
-                    let hit = budgetVerdict(profile, source: job.ctx.sourceKind, budgets: job.state.config.runtime.budgets)?.over
-                {
+                if let hit = spent {
                     budgetHits.append(hit)
                     // Every cloud choice is spent: back to the local profile the request left, if it can take it.
                     if index == queue.count, let local = BudgetCheck.localRefuge(job.decision.hops),
@@ -253,7 +252,7 @@ extension RoutingFront {
         guard let remote = profile.openai, let base = remote.baseURL else { return .skip(.error, retryAfter: nil) }
         if !probe, let c = cooldowns.cooling(profile.name) { return .skip(.cooldown(rateLimited: c.rateLimited), retryAfter: c.seconds) }
         if let hit = budgetVerdict(profile, source: job.ctx.sourceKind, budgets: job.state.config.runtime.budgets)?.over {
-            return .skip(.overBudget, retryAfter: max(1, hit.resetsAt.timeIntervalSinceNow))
+            return .skip(.overBudget, retryAfter: max(1, hit.resetsAt.timeIntervalSinceNow), budget: hit)
         }
         let edits = remote.model.map { BodySplice.edits(for: job.decoded, model: $0) } ?? []
         let body = Self.body(job.raw, edits: Self.askingUsage(edits, job.decoded))
