@@ -54,6 +54,9 @@ extension RoutingFront {
         let frontWork: Duration
         let clientHeaders: HTTPFields
         let baseHeaders: HTTPFields
+        /// The edit that asks an OpenAI-style stream for its usage chunk (nil: the client asked, or no
+        /// stream): sent to every attempt, and its chunk then kept from the client.
+        let askUsage: BodyEdit?
     }
 
     /// Where one attempt goes and what it sends, or why it is skipped.
@@ -131,7 +134,7 @@ extension RoutingFront {
                     let canPromote = profile.isLocal && !promoted && profile.promotesBadToolCalls
                         && profile.burst.map { job.state.config.profiles[$0] != nil } == true
                     var reading = Self.answerReading(ctx: job.ctx, profile: profile, promote: canPromote, toolNames: toolNames, isSSE: isSSE)
-                    reading.dropUsageChunk = BodySplice.usageEdit(for: job.decoded) != nil
+                    reading.dropUsageChunk = job.askUsage != nil
                     let answer: AnswerStream
                     switch await reading.read(response, first: first) {
                     case .deliver(let a):
@@ -245,7 +248,7 @@ extension RoutingFront {
                 : BurstCheck.clampedMaxTokens(job.ctx.maxTokens, promptTokens: job.decision.promptTokens, slotContext: status.contextPerSlot)
             let warm = await placeWarm(profile, job, status: status, base: base)
             let edits = BodySplice.edits(for: job.decoded, clampTokens: clamp) + (warm.map { Self.slotEdit(job.decoded, slot: $0.slot) } ?? [])
-            let body = Self.body(job.raw, edits: Self.askingUsage(edits, job.decoded))
+            let body = Self.body(job.raw, edits: Self.adding(job.askUsage, to: edits))
             return .send(url: base + "/v1" + job.decoded.endpoint.pathSuffix, headers: headers, body: body, timeout: options.localFirstByteTimeout,
                          warm: warm)
         }
@@ -255,7 +258,7 @@ extension RoutingFront {
             return .skip(.overBudget, retryAfter: max(1, hit.resetsAt.timeIntervalSinceNow), budget: hit)
         }
         let edits = remote.model.map { BodySplice.edits(for: job.decoded, model: $0) } ?? []
-        let body = Self.body(job.raw, edits: Self.askingUsage(edits, job.decoded))
+        let body = Self.body(job.raw, edits: Self.adding(job.askUsage, to: edits))
         if job.ctx.api == .messages {
             Self.addAnthropicHeaders(&headers, key: job.state.remoteKeys[profile.name], client: job.clientHeaders)
         } else if let key = job.state.remoteKeys[profile.name] {

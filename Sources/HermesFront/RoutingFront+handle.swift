@@ -196,7 +196,8 @@ extension RoutingFront {
             return finishEarly(record, openAIError(status: 503, message: why, type: "server_error", code: reason.rawValue, headers: h))
         case .forward(let profile):
             let job = Job(ctx: ctx, decoded: decoded, raw: buffer, decision: decision, first: profile, state: state, record: record,
-                          frontWork: frontWork, clientHeaders: routed.clientHeaders, baseHeaders: baseHeaders)
+                          frontWork: frontWork, clientHeaders: routed.clientHeaders, baseHeaders: baseHeaders,
+                          askUsage: BodySplice.usageEdit(for: decoded))
             return await forward(job, ticket: ticket)
         case .needsExactCount, .needsSlot, .needsLoad:
             return finishEarly(record, openAIError(status: 500, message: "routing did not settle", code: "routing_failed", headers: baseHeaders))

@@ -2,9 +2,9 @@ import HTTPTypes
 import HermesCore
 
 extension RoutingFront {
-    /// `edits` plus the one that asks an OpenAI-style stream for its usage chunk, in body order.
-    static func askingUsage(_ edits: [BodyEdit], _ request: DecodedRequest) -> [BodyEdit] {
-        guard let ask = BodySplice.usageEdit(for: request) else { return edits }
+    /// `edits` plus `ask` (the one that asks an OpenAI-style stream for its usage chunk), in body order.
+    static func adding(_ ask: BodyEdit?, to edits: [BodyEdit]) -> [BodyEdit] {
+        guard let ask else { return edits }
         return (edits + [ask]).sorted { $0.range.lowerBound < $1.range.lowerBound }
     }
 
