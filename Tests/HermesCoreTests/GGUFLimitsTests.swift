@@ -60,14 +60,12 @@ import Testing
     }
 
     @Test func aHugeTensorTableIsRefusedBeforeItIsRead() throws {
-        // 1.5 M tensor infos of 40 bytes each: the count alone is refused, in well under a second.
+        // 1.5 M tensor infos of 40 bytes each: the count alone is refused (the message names offset 8,
+        // the count itself: nothing after it was read).
         var b = GGUFBuilder()
         b.header(tensors: 1_500_000, kvs: 0)
         b.bytes += [UInt8](repeating: 0, count: 1_500_000 * 40)
-        let clock = ContinuousClock()
-        let start = clock.now
         #expect(throws: GGUFError.self) { try GGUFReader().read(bytes: b.bytes) }
-        #expect(clock.now - start < .milliseconds(200))
         do { _ = try GGUFReader().read(bytes: b.bytes) } catch {
             #expect(error.message.contains("the tensor count at offset 8 is 1500000, above the limit of 65536"), "\(error)")
         }

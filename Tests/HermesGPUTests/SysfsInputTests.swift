@@ -16,7 +16,8 @@ import Testing
         let clock = ContinuousClock()
         let start = clock.now
         let sample = SysfsProbe(root: tree.path).sample()
-        #expect(clock.now - start < .seconds(2))
+        // A FIFO with no writer blocks an open(2) forever: any answer at all says it was not opened so.
+        #expect(clock.now - start < .seconds(30))
         let device = try #require(sample.devices.first)
         #expect(device.busyPercent == nil)
         #expect(device.gttTotal == 96 * GiB)
