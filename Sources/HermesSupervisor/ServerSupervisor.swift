@@ -192,8 +192,15 @@ public actor ServerSupervisor {
         s.pid = child?.pid
         let r = s.runtimeStatus
         published.withLock { $0 = r }
-        phaseObserver?(phase)
+        // The observer hears changes of phase, not every republish of the slot figures.
+        if phase != observedPhase {
+            observedPhase = phase
+            phaseObserver?(phase)
+        }
     }
+
+    /// The last phase the observer heard.
+    private var observedPhase: LocalRuntimeStatus.Phase?
 
     // MARK: the loop
 
@@ -330,27 +337,22 @@ public actor ServerSupervisor {
     /// `/health` every `interval`, a one-token generation every `generation_interval`, and the front's
     /// failure reports; enough consecutive failures kill the server so the loop restarts it.
     private func livenessLoop(_ c: KeptServer) async -> String {
-        var nextHealth = clock.now + (health.interval)
-        let genEvery = health.generationInterval
-        var nextGeneration = clock.now + max(genEvery, 1)
+        // When to probe is a pure value (ProbeSchedule) on the supervisor's one clock; the loop sends.
+        var schedule = ProbeSchedule(health, startingAt: clock.now)
         while !Task.isCancelled, c.isRunning {
             if let reason = pendingRestart {
                 pendingRestart = nil
                 return await kill(c, wedged: reason)
             }
-            if clock.now >= nextHealth {
-                nextHealth = clock.now + (health.interval)
+            if schedule.healthDue(at: clock.now) {
                 let failure = await probeHealth()
                 if failure == nil { await refreshSlots() }
                 if let reason = record(failure) { return await kill(c, wedged: reason) }
             }
-            if genEvery > 0, clock.now >= nextGeneration {
-                nextGeneration = clock.now + genEvery
-                // A busy server is producing tokens; a probe would only queue behind real work.
-                if let total = slotsTotal, let busy = slotsBusy, busy >= total {} else {
-                    let failure = await probeGeneration()
-                    if let reason = record(failure) { return await kill(c, wedged: reason) }
-                }
+            let slotsFull = slotsTotal.map { total in slotsBusy.map { $0 >= total } ?? false } ?? false
+            if schedule.generationDue(at: clock.now, slotsFull: slotsFull) {
+                let failure = await probeGeneration()
+                if let reason = record(failure) { return await kill(c, wedged: reason) }
             }
             await sleep(0.05)
         }
