@@ -168,6 +168,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HermesDaemonTests",
+            dependencies: [
+                "HermesDaemon", "HermesTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HermesCLITests",
             dependencies: ["HermesCore", "HermesTestSupport"],
             swiftSettings: swiftSettings

@@ -48,54 +48,72 @@ public enum Daemon {
         let lock: DaemonLock
     }
 
-    /// Takes the config root's lock, adopts the servers an earlier daemon left, and wires the services.
+    /// The daemon's parts wired together but nothing started and nothing outside touched: no lock, no
+    /// umask, no control socket, no process adopted or killed, no service run. `build` adds those;
+    /// tests drive the parts in memory (Tests/HermesDaemonTests).
+    struct Parts: Sendable {
+        let config: HermesConfig
+        let registry: SupervisorRegistry
+        let info: DaemonInfo
+        let reloader: Reloader
+        let shutdown: ShutdownSwitch
+        /// Every service but the control API, in start order (shut down in reverse).
+        let services: [any Service]
+
+        static func assemble(config: HermesConfig, paths: RuntimePaths, options: Options, logger: Logger) async -> Parts {
+            var planner = CommandPlanner(probe: DialectProbe(cacheDirectory: paths.dialectCacheDirectory),
+                                         binaryOverride: options.llamaServerOverride)
+            planner.kvDirectory = paths.kvDirectory
+            _ = DaemonMetrics.registry  // bootstrap metrics before anything makes a counter
+            let monitor = GPUMonitor.forProcess(environment: ProcessInfo.processInfo.environment)
+            let keeper = KeeperLaunch(executable: options.keeperExecutable ?? selfExecutable(),
+                                      inheritedEnvironment: ProcessInfo.processInfo.environment, lease: config.runtime.daemon.lease)
+            let registry = SupervisorRegistry(config: config, planner: planner, fitCheck: MemoryFit.check(monitor: monitor),
+                                              keeper: keeper, clock: options.clock, logger: logger)
+            let modelEvents = ModelEvents(paths: paths, settings: config.runtime.logs)
+            let warm = WarmCaches(paths: paths, settings: config.runtime.effectiveKVCache, logger: logger,
+                                  events: { modelEvents.record(event: $0, profile: $1, reason: $2, detail: $3) })
+            await registry.attach(warm: warm)
+
+            let gpu = GPUService(monitor: monitor, registry: registry, logger: logger)
+            let manager = OnDemandManager(registry: registry, config: config, memory: ModelMemoryProbe.live(monitor: monitor),
+                                          events: modelEvents, logger: logger)
+            let (front, frontServices) = FrontWiring.make(config: config, runtime: OnDemandRuntime(registry: registry, manager: manager),
+                                                          registry: registry, gpu: gpu, paths: paths, warm: warm, logger: logger)
+            if let f = front.front { await manager.attach(usage: { f.usage() }) }
+            let reloader = Reloader(paths: paths, registry: registry, front: front, manager: manager, logger: logger)
+            let shutdown = ShutdownSwitch()
+            let info = DaemonInfo(configRoot: paths.configRoot.path, front: front, gpu: gpu, reloader: reloader, onDemand: manager,
+                                  drainTimeout: config.runtime.daemon.drainTimeout, requestShutdown: { shutdown.trigger() })
+            let starter = StartupService(registry: registry, profiles: options.startProfiles, clock: options.clock, logger: logger)
+            var services: [any Service] = [registry, warm, gpu, starter, OnDemandService(manager: manager, registry: registry, logger: logger)]
+            services += frontServices
+            services += [ReloadOnHangup(reloader: reloader, logger: logger), DrainMarker(info: info)]
+            return Parts(config: config, registry: registry, info: info, reloader: reloader, shutdown: shutdown, services: services)
+        }
+    }
+
+    /// Takes the config root's lock, assembles the parts, adopts the servers an earlier daemon left, and
+    /// puts the services in one group behind the control socket.
     public static func build(paths: RuntimePaths, options: Options, logger: Logger) async throws -> Built {
         // Everything the daemon creates (control socket, state, logs) is this user's alone.
         umask(0o077)
         let lock = try DaemonLock(paths: paths)
         let config = try ConfigLoader.load(paths: paths)
         try FileManager.default.createDirectory(at: paths.logsDirectory, withIntermediateDirectories: true)
-
-        var planner = CommandPlanner(probe: DialectProbe(cacheDirectory: paths.dialectCacheDirectory),
-                                     binaryOverride: options.llamaServerOverride)
-        planner.kvDirectory = paths.kvDirectory
-        _ = DaemonMetrics.registry  // bootstrap metrics before anything makes a counter
-        let monitor = GPUMonitor.forProcess(environment: ProcessInfo.processInfo.environment)
-        let keeper = KeeperLaunch(executable: options.keeperExecutable ?? selfExecutable(),
-                                  inheritedEnvironment: ProcessInfo.processInfo.environment, lease: config.runtime.daemon.lease)
-        let registry = SupervisorRegistry(config: config, planner: planner, fitCheck: MemoryFit.check(monitor: monitor),
-                                          keeper: keeper, clock: options.clock, logger: logger)
-        let modelEvents = ModelEvents(paths: paths, settings: config.runtime.logs)
-        let warm = WarmCaches(paths: paths, settings: config.runtime.effectiveKVCache, logger: logger,
-                              events: { modelEvents.record(event: $0, profile: $1, reason: $2, detail: $3) })
-        await registry.attach(warm: warm)
-        let (adopted, stopped) = await registry.adoptServers()
+        let parts = await Parts.assemble(config: config, paths: paths, options: options, logger: logger)
+        let (adopted, stopped) = await parts.registry.adoptServers()
         if !adopted.isEmpty { logger.notice("adopted servers left running by an earlier daemon", metadata: ["profiles": "\(adopted)"]) }
         if !stopped.isEmpty { logger.notice("stopped servers whose profile is gone", metadata: ["profiles": "\(stopped)"]) }
 
-        let gpu = GPUService(monitor: monitor, registry: registry, logger: logger)
-        let manager = OnDemandManager(registry: registry, config: config, memory: ModelMemoryProbe.live(monitor: monitor),
-                                      events: modelEvents, logger: logger)
-        let (front, frontServices) = FrontWiring.make(config: config, runtime: OnDemandRuntime(registry: registry, manager: manager),
-                                                      registry: registry, gpu: gpu, paths: paths, warm: warm, logger: logger)
-        if let f = front.front { await manager.attach(usage: { f.usage() }) }
-        let reloader = Reloader(paths: paths, registry: registry, front: front, manager: manager, logger: logger)
-
         // The control socket: a stale file from a dead daemon is ours to remove (we hold the lock).
         try? FileManager.default.removeItem(at: paths.controlSocket)
-        let shutdown = ShutdownSwitch()
-        let drain = config.runtime.daemon.drainTimeout
-        let info = DaemonInfo(configRoot: paths.configRoot.path, front: front, gpu: gpu, reloader: reloader, onDemand: manager, drainTimeout: drain,
-                              requestShutdown: { shutdown.trigger() })
-        let control = ControlAPI.application(socket: paths.controlSocket.path, registry: registry, daemon: info, logger: logger)
-        let starter = StartupService(registry: registry, profiles: options.startProfiles, clock: options.clock, logger: logger)
+        let control = ControlAPI.application(socket: paths.controlSocket.path, registry: parts.registry, daemon: parts.info, logger: logger)
         // Started in this order, shut down in reverse: the front drains first, then the servers stop,
         // and the control socket answers until the very end.
-        var services: [any Service] = [control, registry, warm, gpu, starter, OnDemandService(manager: manager, registry: registry, logger: logger)]
-        services += frontServices
-        services += [ReloadOnHangup(reloader: reloader, logger: logger), DrainMarker(info: info)]
+        let drain = config.runtime.daemon.drainTimeout
         var groupConfig = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0) },
+            services: ([control] + parts.services).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         // Past the drain limit what still streams is cancelled (and ends with a `shutting_down` SSE
@@ -104,8 +122,8 @@ public enum Daemon {
         groupConfig.maximumGracefulShutdownDuration = .seconds(drain)
         groupConfig.maximumCancellationDuration = .seconds(30)
         let group = ServiceGroup(configuration: groupConfig)
-        shutdown.attach(group)
-        return Built(group: group, registry: registry, adopted: adopted, lock: lock)
+        parts.shutdown.attach(group)
+        return Built(group: group, registry: parts.registry, adopted: adopted, lock: lock)
     }
 
     public static func run(paths: RuntimePaths, options: Options, logger: Logger) async throws -> Outcome {
