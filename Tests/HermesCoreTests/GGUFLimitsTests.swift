@@ -156,3 +156,42 @@ import Testing
         }
     }
 }
+
+/// The summaries of model files are read once per file version.
+@Suite(.serialized) struct ModelInfoCacheTests {
+    @Test func aSecondReadOfTheSameFileParsesNothingAndAChangedFileIsReadAgain() throws {
+        let dir = try TestEnvironment.temporaryDirectory("gguf-cache")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("m.gguf").path
+        let one = GGUFBuilder().file(metadata: GGUFLimitsTests().keys(heads: .uint32(4), blocks: 2), tensors: [])
+        try Data(one).write(to: URL(fileURLWithPath: path))
+        let before = ModelInfoCache.shared.parses
+        let first = try GGUFReader.modelInfo(path: path)
+        #expect(ModelInfoCache.shared.parses == before + 1)
+        #expect(try GGUFReader.modelInfo(path: path) == first)
+        #expect(ModelInfoCache.shared.parses == before + 1, "the same file was parsed again")
+
+        // Rewritten (another size and mtime): read again, and the new answer is the file's.
+        let two = GGUFBuilder().file(metadata: GGUFLimitsTests().keys(heads: .uint32(4), blocks: 7), tensors: [])
+        try Data(two).write(to: URL(fileURLWithPath: path))
+        #expect(try GGUFReader.modelInfo(path: path).blockCount == 7)
+        #expect(ModelInfoCache.shared.parses == before + 2)
+
+        // Other limits are not the cache's: they always parse.
+        var limits = GGUFReader.Limits()
+        limits.metadataCount = 1
+        #expect(throws: GGUFError.self) { try GGUFReader(limits: limits).readModelInfo(path: path) }
+    }
+
+    @Test func theCPUTimeLimitIgnoresTimeSpentWaiting() throws {
+        // A parse that waits (here: before it starts) spends no CPU time: the limit is what the parse
+        // itself costs, so a busy machine does not refuse a good file.
+        let start = ThreadCPUTime.now()
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(ThreadCPUTime.now() - start < .milliseconds(250))
+        var spin = 0
+        let t0 = ThreadCPUTime.now()
+        while ThreadCPUTime.now() - t0 < .milliseconds(20) { spin &+= 1 }
+        #expect(spin > 0)
+    }
+}

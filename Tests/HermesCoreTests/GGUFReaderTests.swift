@@ -58,8 +58,9 @@ struct GGUFReaderTests {
         #expect(last.type == .f32)
         #expect(last.offset + (last.bytes ?? 0) == file.weightsBytes)
         #expect(file.tensors.contains { $0.type == .q4_K })
-        // Only the first ~6.5 MB are read; reading a 13-40 GB model costs the same.
-        #expect(elapsed < .seconds(10), "reading the header took \(elapsed)")
+        // Only the header is read (~6.5 MB before the tensor data); reading a 13-40 GB model costs the same.
+        #expect(file.tensorDataOffset < 8_000_000)
+        print("reading the test model's header took \(elapsed)")
     }
 
     /// The real model cut short after its header, as an interrupted download leaves it; and the same

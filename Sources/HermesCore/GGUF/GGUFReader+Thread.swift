@@ -7,7 +7,7 @@ extension GGUFReader {
     /// Swift concurrency on NIO's event loops, where a blocking `open` or `pread` (a FIFO, a stalled
     /// network mount, a slow disk) would stop `/health`, routing and the control API with it.
     ///
-    /// Answers within `limits.timeLimit` (plus a second) even when the read is stuck in the kernel:
+    /// Answers within `limits.blockedLimit` even when the read is stuck in the kernel:
     /// the answer is then a `.cannotOpen` error and the stuck thread is left to finish on its own. At
     /// most `maxStuckReads` such threads are allowed; past that reads are refused at once, so a
     /// wedged mount cannot pile up threads.
@@ -31,7 +31,7 @@ extension GGUFReader {
             }
             thread.name = "hermes-gguf-read"
             thread.start()
-            let limit = limits.timeLimit + .seconds(1)
+            let limit = limits.blockedLimit
             let (seconds, attoseconds) = limit.components
             let wait = min(max(Double(seconds) + Double(attoseconds) / 1e18, 0), 86_400)
             DispatchQueue.global().asyncAfter(deadline: .now() + wait) {

@@ -14,6 +14,8 @@ final class GGUFSource {
 
     let path: String
     let fileSize: UInt64
+    /// Device, inode, size and modification time of an opened file; nil for bytes in memory.
+    private(set) var identity: FileIdentity?
     /// -1 for bytes in memory: the window then holds all of them and is never refilled.
     private let fd: Int32
     private(set) var offset: UInt64 = 0
@@ -42,6 +44,7 @@ final class GGUFSource {
         }
         self.fd = fd
         self.fileSize = UInt64(clamping: max(0, Int64(info.st_size)))
+        self.identity = FileIdentity(info)
     }
 
     /// Bytes already in memory, reported under `path`.

@@ -19,7 +19,8 @@ enum ModelMemoryProbe {
     /// nothing is refused, as with the fit check.
     static func live(monitor: GPUMonitor) -> ModelMemorySource {
         { _, settings in
-            guard let model = settings.model, let info = try? GGUFReader.modelInfo(path: model) else { return nil }
+            // On a thread of its own: this runs on the daemon's event loops (a cached summary after the first read).
+            guard let model = settings.model, let info = try? await GGUFReader().readModelInfoOnOwnThread(path: model) else { return nil }
             let estimate = MemoryEstimate(model: info, settings: settings)
             if !estimate.runsOnCPU, let gpu = await monitor.fit() {
                 // An APU's GTT is system RAM: the whole need comes from it. A discrete card holds the
