@@ -25,7 +25,9 @@ extension SupervisorRegistry {
     /// (local or remote) its protocol version and free memory. Throws a `StartFailure` naming the worker
     /// when one is missing or speaks another version: llama-server would abort. A worker that answers
     /// HELLO but not the memory question in time is reported with the reason; the fit check counts it as 0.
-    func prepareWorkers(of main: Profile) async throws -> PreparedWorkers {
+    /// `relaunch` (the main's own restart): a worker on another box that does not answer is recorded as
+    /// the main's lost worker, which `status` shows.
+    func prepareWorkers(of main: Profile, relaunch: Bool = false) async throws -> PreparedWorkers {
         let endpoints = main.llamaServer?.rpcEndpoints ?? []
         var out = PreparedWorkers()
         for e in endpoints {
@@ -58,10 +60,15 @@ extension SupervisorRegistry {
                 }
             case .failure(let f):
                 await stopWorkers(out.startedHere)
+                // Once per outage: the time is when the main first found the worker gone.
+                if relaunch, e.profile == nil, remoteOutages.insert(main.name).inserted {
+                    lostWorkers[main.name] = (e.description, Date())
+                }
                 throw StartFailure(profile: main.name, reason: "its rpc worker \(e.description) (\(e.address)): \(f)",
                                    hint: e.profile == nil ? RPCWorkerCheck.remoteHint : "`hermes-runtime logs \(e.profile ?? "")`")
             }
         }
+        remoteOutages.remove(main.name)
         return out
     }
 
@@ -110,7 +117,7 @@ extension SupervisorRegistry {
                 Task { await self.workerLost(name) }
             }
         } else if !(profile.llamaServer?.rpcEndpoints ?? []).isEmpty {
-            await supervisor.setHooks(gate: { _ = try await self.prepareWorkers(of: profile) }, observer: nil)
+            await supervisor.setHooks(gate: { _ = try await self.prepareWorkers(of: profile, relaunch: true) }, observer: nil)
         }
     }
 

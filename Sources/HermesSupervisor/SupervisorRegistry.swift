@@ -48,6 +48,8 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     public func attach(warm: WarmCaches) { self.warm = warm }
     /// Main -> the worker whose loss last restarted it, and when.
     var lostWorkers: [String: (worker: String, at: Date)] = [:]
+    /// Mains whose relaunch found a worker on another box not answering, until one finds them all.
+    var remoteOutages: Set<String> = []
 
     public init(config: HermesConfig, planner: CommandPlanner, http: HTTPClient = .shared, fitCheck: FitCheck? = nil,
                 keeper: KeeperLaunch, clock: any SupervisorClock = SystemSupervisorClock(), logger: Logger) {
