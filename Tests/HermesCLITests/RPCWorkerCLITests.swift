@@ -111,7 +111,8 @@ import Testing
         s = try await status(cli)
         let mainPid = try #require(s["main"]?.pid)
         let oldMain = mainPid, old0 = try #require(first0.pid)
-        #expect(try await cli.run(["start", "spare"]).status == 0)
+        let spare = try await cli.run(["start", "spare"])
+        #expect(spare.status == 0, "\(spare.output)")
         kill(old0, SIGKILL)
         // At once, long before the main can be back: it aborts on this request or is already down;
         // either way the front bursts, as for any local failure.
