@@ -76,6 +76,10 @@ final class DoctorProbes: DoctorFacts {
         ModelFit.verdict(settings: settings, gpu: gpu, systemAvailableBytes: try? MemInfo.availableBytes())
     }
 
+    func splitFit(_ settings: LlamaServerSettings, workers: [WorkerMemory]) -> SplitFitVerdict? {
+        ModelFit.splitVerdict(settings: settings, gpu: gpu, systemAvailableBytes: try? MemInfo.availableBytes(), workers: workers)
+    }
+
     func runningServer(_ profile: String) -> Int32? {
         daemon?.servers.first { $0.profile == profile && $0.pid != nil && $0.phase != .stopped }?.pid
     }

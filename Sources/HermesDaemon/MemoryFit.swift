@@ -4,11 +4,11 @@ import HermesGPU
 import HermesSupervisor
 
 /// The pre-flight memory check: GGUF weights + KV cache + overhead against the pool the model will use
-/// (GTT or VRAM as the GPU probe says, system memory on the CPU). A refusal carries the numbers;
-/// `start --force` skips it.
+/// (GTT or VRAM as the GPU probe says, system memory on the CPU), or for a main with `rpc:` against its
+/// workers' free memory too. A refusal carries the numbers; `start --force` skips it.
 enum MemoryFit {
     static func check(monitor: GPUMonitor) -> FitCheck {
-        { profile, settings in
+        { profile, settings, workers in
             guard let model = settings.model else { return nil }
             // The header is read on a thread of its own, bounded in time, sizes and counts: the event
             // loops this closure runs on keep serving /health, routing and `status` meanwhile.
@@ -28,6 +28,13 @@ enum MemoryFit {
             }
             let gpu = await monitor.fit()
             let system = SystemMemory.availableBytes(meminfoPath: monitor.meminfoPath)
+            // A main over RPC workers: their free memory counts as devices of their own.
+            if !workers.isEmpty {
+                guard let verdict = ModelFit.splitVerdict(model: info, settings: settings, gpu: gpu,
+                                                          systemAvailableBytes: system, workers: workers),
+                      !verdict.fits else { return nil }
+                return FitRefusal(reason: "the model " + verdict.message, hint: verdict.hint)
+            }
             guard let verdict = ModelFit.verdict(model: info, settings: settings, gpu: gpu, systemAvailableBytes: system),
                   !verdict.fits else { return nil }
             return FitRefusal(reason: "the model " + verdict.message, hint: verdict.hint)

@@ -33,6 +33,37 @@ public enum ModelFit {
         return estimate.verdict(available: available, pool: "system memory")
     }
 
+    /// `splitVerdict(model:...)` reading the model's header; nil when it cannot be read.
+    public static func splitVerdict(settings: LlamaServerSettings, gpu: GPUFit?, systemAvailableBytes: UInt64?,
+                                    workers: [WorkerMemory]) -> SplitFitVerdict? {
+        guard let model = settings.model, var info = try? GGUFReader.modelInfo(path: model) else { return nil }
+        if settings.speculative?.kind == .draft, let draft = settings.speculative?.draftModel, let d = try? GGUFReader.modelInfo(path: draft) {
+            info = info.withDraft(d, settings: settings)
+        }
+        return splitVerdict(model: info, settings: settings, gpu: gpu, systemAvailableBytes: systemAvailableBytes, workers: workers)
+    }
+
+    /// The verdict for a main that spreads its layers over RPC workers: the workers' free memory (and
+    /// this box's model pool when `-dev` in `args:` names a local device) against the offloaded part,
+    /// this box's host memory against the rest. nil when this box's memory cannot be measured.
+    public static func splitVerdict(model info: GGUFModelInfo, settings: LlamaServerSettings, gpu: GPUFit?,
+                                    systemAvailableBytes: UInt64?, workers: [WorkerMemory]) -> SplitFitVerdict? {
+        let estimate = MemoryEstimate(model: info, settings: settings)
+        let localIsDevice = RPCDevices.includesLocal(args: settings.args ?? [])
+        let system = MemoryPoolBudget(name: "system memory", availableBytes: systemAvailableBytes ?? 0)
+        if let gpu {
+            let pool = MemoryPoolBudget(name: "\(gpu.pool.displayName) of \(gpu.deviceName)", availableBytes: gpu.usableBytes)
+            // An APU's GTT is system RAM: its device share and the host part come from one pool.
+            if gpu.pool == .gtt {
+                return SplitFitVerdict(estimate: estimate, workers: workers, local: pool, localIsDevice: localIsDevice, shared: true)
+            }
+            return SplitFitVerdict(estimate: estimate, workers: workers, local: pool, localIsDevice: localIsDevice,
+                                   shared: false, hostPool: system)
+        }
+        guard systemAvailableBytes != nil else { return nil }
+        return SplitFitVerdict(estimate: estimate, workers: workers, local: system, localIsDevice: localIsDevice, shared: true)
+    }
+
     /// Asks the monitor (rocm_smi, else sysfs) and `/proc/meminfo`, then judges.
     public static func verdict(settings: LlamaServerSettings, monitor: GPUMonitor) async -> FitVerdict? {
         let gpu = await monitor.fit()

@@ -12,6 +12,8 @@ public enum RPCClient {
     public struct Answer: Sendable, Equatable {
         public var version: RPCVersion
         public var memory: RPCDeviceMemory?
+        /// Why GET_DEVICE_MEMORY got no answer, when it was asked and HELLO was answered.
+        public var memoryFailure: Failure?
     }
 
     public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -71,9 +73,12 @@ public enum RPCClient {
         case .failure(let f): return .failure(f)
         }
         guard memory else { return .success(Answer(version: version, memory: nil)) }
-        let mem = try? exchange(fd, RPCProtocol.deviceMemoryRequest(), replySize: RPCProtocol.deviceMemoryReplySize, until: deadline)
-            .flatMap { RPCProtocol.parseDeviceMemory($0).mapError(Failure.garbage) }.get()
-        return .success(Answer(version: version, memory: mem))
+        switch exchange(fd, RPCProtocol.deviceMemoryRequest(), replySize: RPCProtocol.deviceMemoryReplySize, until: deadline)
+            .flatMap({ RPCProtocol.parseDeviceMemory($0).mapError(Failure.garbage) })
+        {
+        case .success(let m): return .success(Answer(version: version, memory: m))
+        case .failure(let f): return .success(Answer(version: version, memory: nil, memoryFailure: f))
+        }
     }
 
     /// Sends `request`, then reads exactly `replySize` bytes, all before `deadline`.

@@ -17,14 +17,21 @@ extension ServerSupervisor {
         return r.status == 200 ? nil : "health answered \(r.status)"
     }
 
+    /// A failed one-token generation: why, and whether the server answered at all.
+    struct GenerationFailure {
+        var reason: String
+        /// No answer within the timeout (a stuck inference loop), not an error status.
+        var noAnswer: Bool
+    }
+
     /// nil when a one-token generation answers 200, else why not.
-    nonisolated func probeGeneration() async -> String? {
+    nonisolated func probeGeneration() async -> GenerationFailure? {
         let body = #"{"messages":[{"role":"user","content":"ping"}],"max_tokens":1,"temperature":0}"#
         let timeout = max(health.timeout, 30)
         guard let r = await post("\(baseURL)/v1/chat/completions", body: body, timeout: timeout) else {
-            return "a one-token generation got no answer within \(Int(timeout)) s"
+            return GenerationFailure(reason: "a one-token generation got no answer within \(Int(timeout)) s", noAnswer: true)
         }
-        return r.status == 200 ? nil : "a one-token generation answered \(r.status)"
+        return r.status == 200 ? nil : GenerationFailure(reason: "a one-token generation answered \(r.status)", noAnswer: false)
     }
 
     struct SlotFacts {

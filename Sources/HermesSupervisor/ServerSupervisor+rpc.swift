@@ -9,6 +9,8 @@ import HermesCore
 /// is a failure, whatever its code (an unknown flag prints usage and exits 0).
 extension ServerSupervisor {
     nonisolated var isRPCWorker: Bool { profile.rpcWorker != nil }
+    /// A main that names RPC workers in `rpc:`.
+    nonisolated var usesRPCWorkers: Bool { !(profile.llamaServer?.rpcEndpoints ?? []).isEmpty }
 
     static func restartSettings(of profile: Profile) -> ResolvedRestart {
         profile.rpcWorker?.effectiveRestart ?? (profile.llamaServer ?? LlamaServerSettings()).effectiveRestart

@@ -51,6 +51,9 @@ public actor ServerSupervisor {
     private var everReady = false
     private var tracker: RestartTracker
     private var judge: HealthJudge
+    /// Generation probes on their own: `/health` answers while a stuck inference loop does not, so a
+    /// health success between two failed generations must not clear them.
+    private var generationJudge: HealthJudge
     private var lastError: String?
     private var hint: String?
     private var failureLines: [String]?
@@ -85,6 +88,7 @@ public actor ServerSupervisor {
         self.logger = l
         self.tracker = RestartTracker(settings: Self.restartSettings(of: profile))
         self.judge = HealthJudge(failures: health.failures)
+        self.generationJudge = HealthJudge(failures: health.failures)
         var first = ServerStatus(profile: profile.name, phase: .stopped, restarts: 0)
         first.host = command.host
         first.port = command.port
@@ -275,6 +279,7 @@ public actor ServerSupervisor {
         startedAt = c.record.startedAt ?? Date()
         readyAt = nil
         judge.reset()
+        generationJudge.reset()
         pendingRestart = nil
         writeStateFile()
         logger.info("spawned", metadata: ["pid": "\(c.pid)", "keeper": "\(c.record.keeperPid ?? 0)"])
@@ -349,10 +354,14 @@ public actor ServerSupervisor {
                 if failure == nil { await refreshSlots() }
                 if let reason = record(failure) { return await kill(c, wedged: reason) }
             }
+            // A busy server is producing tokens; a probe would only queue behind real work.
             let slotsFull = slotsTotal.map { total in slotsBusy.map { $0 >= total } ?? false } ?? false
             if schedule.generationDue(at: clock.now, slotsFull: slotsFull) {
                 let failure = await probeGeneration()
-                if let reason = record(failure) { return await kill(c, wedged: reason) }
+                if let f = failure, HealthJudge.restartsAtOnce(generationGotNoAnswer: f.noAnswer, usesRPCWorkers: usesRPCWorkers) {
+                    return await kill(c, wedged: "\(f.reason) while /health answered: stuck on an rpc worker that stopped answering")
+                }
+                if let reason = record(failure?.reason, generation: true) { return await kill(c, wedged: reason) }
             }
             await sleep(0.05)
         }
@@ -367,14 +376,16 @@ public actor ServerSupervisor {
     }
 
     /// Feeds a probe result to the judge; returns a reason when the server must be restarted.
-    private func record(_ failure: String?) -> String? {
+    /// `generation` feeds the generation probes' own judge.
+    private func record(_ failure: String?, generation: Bool = false) -> String? {
         guard !stopping else { return nil }
         guard let failure else {
-            _ = judge.probeSucceeded()
+            if generation { _ = generationJudge.probeSucceeded() } else { _ = judge.probeSucceeded() }
             if phase == .unhealthy { phase = .ready }
             return nil
         }
-        switch judge.probeFailed(failure) {
+        let verdict = generation ? generationJudge.probeFailed(failure) : judge.probeFailed(failure)
+        switch verdict {
         case .healthy: return nil
         case .degraded(let n, _):
             sink.note("probe failed (\(n) in a row, \(judge.failuresAllowed) make it unhealthy): \(failure)")

@@ -14,30 +14,74 @@ extension SupervisorRegistry {
                           cacheDirectory: config.paths.rpcCacheDirectory(profile.name))
     }
 
+    /// What preparing a main's workers found: each worker's free memory (for the fit check) and the
+    /// local workers this start brought up (stopped again when the main is refused).
+    struct PreparedWorkers: Sendable {
+        var memory: [WorkerMemory] = []
+        var startedHere: [String] = []
+    }
+
     /// Starts the local workers `main` names and waits until each is ready, then asks every worker
-    /// (local or remote) its protocol version. Throws a `StartFailure` naming the worker otherwise:
-    /// llama-server would abort on a worker that is missing or speaks another version.
-    func prepareWorkers(of main: Profile) async throws {
+    /// (local or remote) its protocol version and free memory. Throws a `StartFailure` naming the worker
+    /// when one is missing or speaks another version: llama-server would abort. A worker that answers
+    /// HELLO but not the memory question in time is reported with the reason; the fit check counts it as 0.
+    /// `relaunch` (the main's own restart): a worker on another box that does not answer is recorded as
+    /// the main's lost worker, which `status` shows.
+    func prepareWorkers(of main: Profile, relaunch: Bool = false) async throws -> PreparedWorkers {
         let endpoints = main.llamaServer?.rpcEndpoints ?? []
+        var out = PreparedWorkers()
         for e in endpoints {
             guard let w = e.profile else { continue }
+            let running = isUp(w)
             do { try await start(w) } catch {
+                await stopWorkers(out.startedHere)
                 throw StartFailure(profile: main.name, reason: "its rpc worker '\(w)' did not start: \(error)",
                                    hint: "`hermes-runtime status \(w)` and `hermes-runtime logs \(w)` say why")
             }
-            try await waitUntilReady(worker: w, for: main.name)
+            if !running { out.startedHere.append(w) }
+            do { try await waitUntilReady(worker: w, for: main.name) } catch {
+                await stopWorkers(out.startedHere)
+                throw error
+            }
         }
         for e in endpoints {
             let timeout = e.profile == nil ? Self.remoteHelloTimeout : 1
-            switch await RPCClient.ask(host: e.host, port: e.port, timeout: timeout, memory: false) {
+            let name = WorkerMemory.name(of: e)
+            switch await RPCClient.ask(host: e.host, port: e.port, timeout: timeout, memory: true) {
             case .success(let answer):
                 if let refusal = RPCWorkerCheck.versionRefusal(worker: e, version: answer.version) {
+                    await stopWorkers(out.startedHere)
                     throw StartFailure(profile: main.name, reason: refusal, hint: RPCWorkerCheck.versionHint)
                 }
+                if let m = answer.memory {
+                    out.memory.append(WorkerMemory(name: name, freeBytes: m.free))
+                } else {
+                    out.memory.append(WorkerMemory(name: name, failure: answer.memoryFailure?.description ?? "no memory answer"))
+                }
             case .failure(let f):
+                await stopWorkers(out.startedHere)
+                // Once per outage: the time is when the main first found the worker gone.
+                if relaunch, e.profile == nil, remoteOutages.insert(main.name).inserted {
+                    lostWorkers[main.name] = (e.description, Date())
+                }
                 throw StartFailure(profile: main.name, reason: "its rpc worker \(e.description) (\(e.address)): \(f)",
                                    hint: e.profile == nil ? RPCWorkerCheck.remoteHint : "`hermes-runtime logs \(e.profile ?? "")`")
             }
+        }
+        remoteOutages.remove(main.name)
+        return out
+    }
+
+    /// Whether a profile's process runs or is on its way (not stopped, not failed).
+    func isUp(_ name: String) -> Bool {
+        guard let phase = supervisors[name]?.runtimeStatus.phase else { return false }
+        return [.starting, .ready, .unhealthy, .restarting].contains(phase)
+    }
+
+    /// Stops local workers a refused start brought up, unless another running main uses them.
+    func stopWorkers(_ names: [String]) async {
+        for w in names {
+            if !config.mains(using: w).contains(where: { isUp($0.name) }) { _ = await stop(w) }
         }
     }
 
@@ -73,7 +117,7 @@ extension SupervisorRegistry {
                 Task { await self.workerLost(name) }
             }
         } else if !(profile.llamaServer?.rpcEndpoints ?? []).isEmpty {
-            await supervisor.setHooks(gate: { try await self.prepareWorkers(of: profile) }, observer: nil)
+            await supervisor.setHooks(gate: { _ = try await self.prepareWorkers(of: profile, relaunch: true) }, observer: nil)
         }
     }
 

@@ -7,8 +7,9 @@ import ServiceLifecycle
 
 /// Checks, before launch, that a model will fit in the memory it will use. Returns nil when it fits or
 /// cannot be judged, or a refusal with the numbers. The daemon builds it from the GGUF reader and the
-/// GPU probe; tests pass their own.
-public typealias FitCheck = @Sendable (_ profile: Profile, _ settings: LlamaServerSettings) async -> FitRefusal?
+/// GPU probe; tests pass their own. `workers` is what each RPC worker of a main said about its free
+/// memory (empty for a main without `rpc:`).
+public typealias FitCheck = @Sendable (_ profile: Profile, _ settings: LlamaServerSettings, _ workers: [WorkerMemory]) async -> FitRefusal?
 
 /// Why a model will not fit, with the numbers, and what would make it fit when that is known.
 public struct FitRefusal: Sendable {
@@ -47,6 +48,8 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     public func attach(warm: WarmCaches) { self.warm = warm }
     /// Main -> the worker whose loss last restarted it, and when.
     var lostWorkers: [String: (worker: String, at: Date)] = [:]
+    /// Mains whose relaunch found a worker on another box not answering, until one finds them all.
+    var remoteOutages: Set<String> = []
 
     public init(config: HermesConfig, planner: CommandPlanner, http: HTTPClient = .shared, fitCheck: FitCheck? = nil,
                 keeper: KeeperLaunch, clock: any SupervisorClock = SystemSupervisorClock(), logger: Logger) {
@@ -142,11 +145,13 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
             throw StartFailure(profile: profile.name, reason: "port \(command.port) on \(command.host) is in use\(who)",
                                hint: "stop what holds it or change `port:` in \(profile.source.file)")
         }
-        if !force, profile.llamaServer != nil, let fitCheck, let refusal = await fitCheck(profile, settings) {
+        // Workers first: a main's fit check counts their free memory, which only a running worker tells.
+        let workers = try await prepareWorkers(of: profile)
+        if !force, profile.llamaServer != nil, let fitCheck, let refusal = await fitCheck(profile, settings, workers.memory) {
+            await stopWorkers(workers.startedHere)
             throw StartFailure(profile: profile.name, reason: refusal.reason,
                                hint: (refusal.hint.map { $0 + "; " } ?? "") + "or pass --force to start it anyway")
         }
-        try await prepareWorkers(of: profile)
         return command
     }
 

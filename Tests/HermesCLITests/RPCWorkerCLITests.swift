@@ -111,7 +111,8 @@ import Testing
         s = try await status(cli)
         let mainPid = try #require(s["main"]?.pid)
         let oldMain = mainPid, old0 = try #require(first0.pid)
-        #expect(try await cli.run(["start", "spare"]).status == 0)
+        let spare = try await cli.run(["start", "spare"])
+        #expect(spare.status == 0, "\(spare.output)")
         kill(old0, SIGKILL)
         // At once, long before the main can be back: it aborts on this request or is already down;
         // either way the front bursts, as for any local failure.
@@ -150,42 +151,5 @@ import Testing
         let doctor = try await cli.run(["doctor", "main"])
         #expect(doctor.status != 0)
         #expect(doctor.stdout.contains("rpc worker 127.0.0.1:\(fake.port)") && doctor.stdout.contains("speaks RPC protocol 6.1.0"), "\(doctor.stdout)")
-    }
-}
-
-/// A socket that answers HELLO the way a `ggml-rpc-server` of another version would.
-final class FakeRPCWorker: Sendable {
-    let fd: Int32
-    let port: Int
-    let hellos = Mutex(0)
-
-    init?(major: UInt8, minor: UInt8, patch: UInt8) {
-        guard let (fd, port) = LoopbackSocket.bound(backlog: 4) else { return nil }
-        self.fd = fd
-        self.port = port
-        let reply: [UInt8] = [28, 0, 0, 0, 0, 0, 0, 0, major, minor, patch, 0] + [UInt8](repeating: 0, count: 24)
-        Thread.detachNewThread { [self] in
-            while true {
-                let c = accept(fd, nil, nil)
-                if c < 0 { return }
-                var request = [UInt8](repeating: 0, count: 33)
-                var got = 0
-                while got < 33 {
-                    let n = request[got...].withUnsafeMutableBytes { recv(c, $0.baseAddress, $0.count, 0) }
-                    if n <= 0 { break }
-                    got += n
-                }
-                if got == 33, request[0] == 14 {
-                    hellos.withLock { $0 += 1 }
-                    _ = reply.withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                }
-                close(c)
-            }
-        }
-    }
-
-    func stop() {
-        shutdown(fd, Int32(SHUT_RDWR))
-        close(fd)
     }
 }

@@ -15,6 +15,11 @@ import Testing
         func runningServer(_ profile: String) -> Int32? { running.contains(profile) ? 42 : nil }
         func models(_ settings: OpenAISettings, key: String?) async -> RemoteAnswer { .failed(url: "", reason: "unused") }
         func rpcWorker(host: String, port: Int) async -> RPCWorkerFact { workers["\(host):\(port)"] ?? .failed("cannot connect (Connection refused)") }
+        /// The real verdict over what the checks pass in, for a model of 65.0 GiB and this box's 100 GiB.
+        func splitFit(_ settings: LlamaServerSettings, workers: [WorkerMemory]) -> SplitFitVerdict? {
+            SplitFitVerdict(estimate: SplitFitTests.big, workers: workers,
+                            local: MemoryPoolBudget(name: "system memory", availableBytes: 100 << 30), localIsDevice: false, shared: true)
+        }
     }
 
     func config() throws -> HermesConfig {
@@ -38,6 +43,23 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("fail main") && $0.contains("10.77.0.9:50052") && $0.contains("6.1.0") && $0.contains("7.0.0") }, "\(lines)")
         #expect(lines.contains { $0.hasPrefix("fail main") && $0.contains("10.77.0.8:50052") && $0.contains("Connection refused") }, "\(lines)")
         #expect(!lines.contains { $0.contains("w0 listens") }, "a loopback worker is not warned about")
+    }
+
+    @Test func theFitCountsEveryWorkersMemoryAndZeroForOneThatDidNotSay() async throws {
+        let c = try config()
+        var facts = Facts()
+        facts.workers["127.0.0.1:50152"] = .answered(RPCVersion(major: 7, minor: 0, patch: 0), RPCDeviceMemory(free: 40 << 30, total: 64 << 30))
+        facts.workers["10.77.0.9:50052"] = .answered(RPCVersion(major: 7, minor: 0, patch: 0), RPCDeviceMemory(free: 30 << 30, total: 64 << 30))
+        let main = try #require(c.profiles["main"])
+        let checks = await RPCChecks.all([main], config: c, facts: facts)
+        let fit = try #require(checks.first { $0.check == "fit" })
+        #expect(fit.status == .ok, "40 + 30 GiB hold 65 GiB although 10.77.0.8 did not answer: \(fit.message)")
+        #expect(fit.message.contains("70.0 GiB free together: rpc worker w0 (127.0.0.1:50152) 40.0 GiB, rpc worker 10.77.0.9:50052 30.0 GiB, "
+            + "rpc worker 10.77.0.8:50052 0 B (cannot connect (Connection refused): counted as 0)"), "\(fit.message)")
+        facts.workers["10.77.0.9:50052"] = .answered(RPCVersion(major: 7, minor: 0, patch: 0), nil)
+        let again = await RPCChecks.all([main], config: c, facts: facts)
+        let short = try #require(again.first { $0.check == "fit" })
+        #expect(short.status == .fail && short.message.contains("(no memory answer: counted as 0)"), "\(short.message)")
     }
 
     @Test func aRunningMainsWorkersAreNotProbed() async throws {

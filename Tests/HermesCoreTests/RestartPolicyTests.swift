@@ -11,6 +11,13 @@ import Testing
         return RestartTracker(settings: s)
     }
 
+    /// Only a main over RPC workers whose generation got no answer at all is restarted at once; an error
+    /// status, or a server without workers, goes through the judge's count.
+    @Test(arguments: [(true, true, true), (true, false, false), (false, true, false), (false, false, false)])
+    func aStuckGenerationOnAMainWithWorkersRestartsAtOnce(noAnswer: Bool, rpc: Bool, atOnce: Bool) {
+        #expect(HealthJudge.restartsAtOnce(generationGotNoAnswer: noAnswer, usesRPCWorkers: rpc) == atOnce)
+    }
+
     @Test func backsOffThenGivesUp() {
         var t = tracker()
         #expect(t.failed(at: 0, cause: "exit 1") == .restart(after: 1, attempt: 1))

@@ -14,6 +14,9 @@ public protocol DoctorFacts: Sendable {
     func models(_ settings: OpenAISettings, key: String?) async -> RemoteAnswer
     /// HELLO and GET_DEVICE_MEMORY to an RPC worker (RPCChecks.swift has a default for fakes).
     func rpcWorker(host: String, port: Int) async -> RPCWorkerFact
+    /// Whether a main's model fits over its workers' free memory and this box's (RPCChecks.swift has a
+    /// default for fakes).
+    func splitFit(_ settings: LlamaServerSettings, workers: [WorkerMemory]) -> SplitFitVerdict?
 }
 
 /// A llama-server binary, as found and run.

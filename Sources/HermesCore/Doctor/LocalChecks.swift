@@ -30,7 +30,9 @@ public enum LocalChecks {
             }
             let m = model(p, settings: s)
             out.append(m)
-            if m.status == .ok, let f = fit(p, runningPid: facts.runningServer(p.name), verdict: facts.fit(s)) { out.append(f) }
+            // A main over RPC workers is judged with their memory (RPCChecks), not this box's alone.
+            if m.status == .ok, (s.rpcEndpoints ?? []).isEmpty,
+               let f = fit(p, runningPid: facts.runningServer(p.name), verdict: facts.fit(s)) { out.append(f) }
             if let port = s.port {
                 out.append(self.port(host: s.effectiveHost, port: port, subject: "port", profile: p.name,
                                      fact: facts.port(host: s.effectiveHost, port: port),

@@ -9,6 +9,7 @@ public enum RPCWorkerFact: Sendable, Equatable {
 extension DoctorFacts {
     /// Fakes that do not model workers answer nothing; the real probe (HermesCLI) asks over TCP.
     public func rpcWorker(host: String, port: Int) async -> RPCWorkerFact { .failed("not probed") }
+    public func splitFit(_ settings: LlamaServerSettings, workers: [WorkerMemory]) -> SplitFitVerdict? { nil }
 }
 
 /// Checks of RPC workers: an rpc-worker off loopback is a warning (no authentication, no encryption),
@@ -31,9 +32,29 @@ public enum RPCChecks {
                 out.append(DoctorCheck(.ok, "rpc", profile: p.name, "running with \(endpoints.count) worker(s): \(endpoints.map(\.description).joined(separator: ", ")) (busy serving it, not probed)"))
                 continue
             }
-            for e in endpoints { out.append(judge(p.name, e, await facts.rpcWorker(host: e.host, port: e.port))) }
+            var memory: [WorkerMemory] = []
+            for e in endpoints {
+                let fact = await facts.rpcWorker(host: e.host, port: e.port)
+                out.append(judge(p.name, e, fact))
+                memory.append(workerMemory(e, fact))
+            }
+            if let verdict = facts.splitFit(s, workers: memory) {
+                out.append(verdict.fits
+                    ? DoctorCheck(.ok, "fit", profile: p.name, verdict.message)
+                    : DoctorCheck(.fail, "fit", profile: p.name, verdict.message, fix: verdict.hint ?? "lower `context:`"))
+            }
         }
         return out
+    }
+
+    /// One worker's free memory as a main's fit check counts it (0 with the reason when it did not say).
+    public static func workerMemory(_ e: RPCEndpoint, _ fact: RPCWorkerFact) -> WorkerMemory {
+        let name = WorkerMemory.name(of: e)
+        switch fact {
+        case .answered(_, let m?): return WorkerMemory(name: name, freeBytes: m.free)
+        case .answered(_, nil): return WorkerMemory(name: name, failure: "no memory answer")
+        case .failed(let why): return WorkerMemory(name: name, failure: why)
+        }
     }
 
     /// One worker's answer, as a check of the main that names it.

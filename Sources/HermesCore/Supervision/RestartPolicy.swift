@@ -103,6 +103,14 @@ public struct HealthJudge: Sendable, Equatable {
         consecutiveFailures = 0
         lastReason = ""
     }
+
+    /// Whether one failed generation probe restarts the server at once. A generation that got no
+    /// answer at all while `/health` answers means the inference loop is stuck; on a main with RPC
+    /// workers that is a worker whose box vanished (the RPC transport has no keepalive and no timeouts,
+    /// so the main never gets out): more probes of 30 s each would only lengthen the outage.
+    public static func restartsAtOnce(generationGotNoAnswer: Bool, usesRPCWorkers: Bool) -> Bool {
+        generationGotNoAnswer && usesRPCWorkers
+    }
 }
 
 /// Reads a llama-server log for the reason a start failed and one hint about what to do.
