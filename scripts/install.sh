@@ -2,6 +2,7 @@
 # Installs hermes-runtime for this user: a release build (cached), the binary in ~/.local/bin, shell
 # completions for bash, zsh and fish, and the systemd user unit (written by `hermes-runtime service
 # install`; enabling it stays your call). Nothing is installed system-wide unless --prefix says so.
+# Over a running daemon of the installed binary it ends in `daemon restart`: loaded models stay loaded.
 #   scripts/install.sh [--prefix DIR] [--no-service]      install (or upgrade) into DIR/bin (default ~/.local)
 #   scripts/install.sh --uninstall [--prefix DIR]        remove the binary, completions and unit (config and state stay)
 #   scripts/install.sh --binary PATH ...                 install this already built binary instead of building one
@@ -18,7 +19,7 @@ while [ $# -gt 0 ]; do
     --uninstall) uninstall=1; shift ;;
     --no-service) service=0; shift ;;
     --binary) binary="${2:?--binary needs a path}"; shift 2 ;;
-    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) say "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -64,6 +65,15 @@ for i in 0 1 2; do
   "$dest" --generate-completion-script "${shells[$i]}" > "${completions[$i]}"
 done
 say "completions: bash ${completions[0]}, zsh ${completions[1]}, fish ${completions[2]}"
+
+# An upgrade over a running daemon of this binary: it moves to the new file, loaded models stay loaded.
+guard_pid=$("$dest" status --json 2>/dev/null | sed -n 's/^ *"guard_pid" *: *\([0-9]*\).*/\1/p' | head -n 1)
+if [ -n "$guard_pid" ]; then
+  case "$(readlink "/proc/$guard_pid/exe" 2>/dev/null)" in
+    "$dest"|"$dest (deleted)") "$dest" daemon restart | sed 's/^/  /' ;;
+    *) say "note: the running daemon is another binary's; 'hermes-runtime daemon restart' moves it" ;;
+  esac
+fi
 
 if [ "$service" = 1 ]; then
   "$dest" service install | sed 's/^/  /'

@@ -6,7 +6,7 @@ import HermesCore
 struct ServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "service",
-        abstract: "Run the daemon as a systemd user service.",
+        abstract: "Run the daemon as a systemd service (a user unit, or --system a system unit with its own user).",
         subcommands: [ServiceInstallCommand.self, ServiceUninstallCommand.self]
     )
 }

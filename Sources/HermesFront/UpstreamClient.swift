@@ -140,7 +140,9 @@ package final class UpstreamClient: Sendable {
         let client = self
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // TCP_NODELAY at level IPPROTO_TCP: `.socketOption(.tcp_nodelay)` is SOL_SOCKET's option 1,
+            // SO_DEBUG, which only root may set: as any other user every connect to a server failed.
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.autoRead, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -57,6 +57,32 @@ import Testing
         #expect(uninstall.stdout.contains("systemctl --user stop hermes-runtime"))
     }
 
+    /// install.sh over a running daemon of the installed binary ends in `daemon restart`: the server is
+    /// adopted with its pid.
+    @Test func installOverARunningDaemonRestartsItAndKeepsTheModelLoaded() async throws {
+        let binary = try TestEnvironment.builtProduct("hermes-runtime")
+        let work = try TestEnvironment.temporaryDirectory("install-upgrade")
+        let prefix = work.appendingPathComponent("prefix")
+        let root = try TestEnvironment.configRoot(profiles: ["demo": try TestEnvironment.demoProfile(port: TestEnvironment.freePort())])
+        var cli = try CLIRunner(configRoot: root)
+        defer { cli.shutDown() }
+        let script = TestEnvironment.repositoryRoot.appendingPathComponent("scripts/install.sh").path
+        let first = try await runTool(script, ["--binary", binary, "--prefix", prefix.path, "--no-service"], environment: cli.environment)
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(!first.stdout.contains("daemon restarted"), "no daemon ran yet: \(first.stdout)")
+        cli.binary = prefix.appendingPathComponent("bin/hermes-runtime").path  // the daemon runs the installed file
+        #expect(try await cli.run(["start", "demo"]).status == 0)
+        let pid = try #require(try await CLIStatus.server(cli, "demo").pid)
+
+        let again = try await runTool(script, ["--binary", binary, "--prefix", prefix.path, "--no-service"], environment: cli.environment)
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        #expect(again.stdout.contains("daemon restarted: pid "), "\(again.stdout)")
+        #expect(again.stdout.contains("kept running: demo"), "\(again.stdout)")
+        let kept = try await CLIStatus.server(cli, "demo")
+        #expect(kept.pid == pid)
+        #expect(kept.adopted == true)
+    }
+
     @Test func uninstallLeavesAUnitItDidNotWrite() async throws {
         let root = try TestEnvironment.temporaryDirectory("unit")
         var (cli, home) = try isolatedCLI(root: root)

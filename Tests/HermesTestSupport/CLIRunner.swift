@@ -9,7 +9,7 @@ public struct CLIRunner: Sendable {
         public var output: String { stdout + stderr }
     }
 
-    public let binary: String
+    public var binary: String
     public let configRoot: URL
     public var environment: [String: String]
 

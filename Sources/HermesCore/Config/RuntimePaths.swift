@@ -4,7 +4,8 @@ import Foundation
 ///
 /// The config root is `--config`, else `$HERMES_RUNTIME_HOME`, else `~/.config/hermes-runtime`. State
 /// (control socket, pid files, logs, events, backups) lives in `~/.local/state/hermes-runtime` for the
-/// default root and under `<root>/state` for any other root, so two roots never share a daemon.
+/// default root, in `/var/lib/hermes-runtime` for the system service's root `/etc/hermes-runtime`, and under
+/// `<root>/state` for any other root, so two roots never share a daemon. `$HERMES_RUNTIME_STATE` overrides.
 public struct RuntimePaths: Sendable, Equatable {
     /// The directory holding `runtime.yaml` and `runtimes/NAME.yaml`.
     public var configRoot: URL
@@ -15,6 +16,10 @@ public struct RuntimePaths: Sendable, Equatable {
         self.configRoot = configRoot.standardizedFileURL
         self.stateDirectory = stateDirectory.standardizedFileURL
     }
+
+    /// The system service's config root and state (`service install --system`, the .deb).
+    public static let systemConfigRoot = "/etc/hermes-runtime"
+    public static let systemStateDirectory = "/var/lib/hermes-runtime"
 
     public var runtimeFile: URL { configRoot.appendingPathComponent("runtime.yaml") }
     public var profilesDirectory: URL { configRoot.appendingPathComponent("runtimes") }
@@ -51,6 +56,8 @@ public struct RuntimePaths: Sendable, Equatable {
             state = URL(fileURLWithPath: expandTilde(s, home: home.path))
         } else if chosen.standardizedFileURL == defaultRoot.standardizedFileURL {
             state = home.appendingPathComponent(".local/state/hermes-runtime")
+        } else if chosen.standardizedFileURL.path == systemConfigRoot {
+            state = URL(fileURLWithPath: systemStateDirectory)
         } else {
             state = chosen.appendingPathComponent("state")
         }

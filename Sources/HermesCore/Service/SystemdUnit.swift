@@ -12,6 +12,9 @@ public struct SystemdUnit: Sendable, Equatable {
     public var environmentFile: String
 
     public static let name = "hermes-runtime.service"
+    /// The default config root as systemd writes it (`%h`: the home of the user the unit runs for), so
+    /// one unit text serves every user: the package ships it in `/usr/lib/systemd/user`.
+    public static let homeConfigRoot = "%h/.config/hermes-runtime"
 
     public init(executable: String, configRoot: String, startProfiles: [String], environmentFile: String) {
         self.executable = executable
@@ -29,8 +32,8 @@ public struct SystemdUnit: Sendable, Equatable {
 
     /// The unit file's text.
     public var text: String {
-        let command = ([executable, "serve", "--config", configRoot] + startProfiles.flatMap { ["--start", $0] })
-            .map(Self.quote).joined(separator: " ")
+        let command = ([executable, "serve", "--config"].map(Self.quote) + [Self.rootWord(configRoot)]
+            + startProfiles.flatMap { ["--start", $0] }.map(Self.quote)).joined(separator: " ")
         return """
             # Written by `hermes-runtime service install`; run it again to rewrite.
             [Unit]
@@ -44,7 +47,7 @@ public struct SystemdUnit: Sendable, Equatable {
             KillMode=mixed
             TimeoutStopSec=30
             # OPENROUTER_API_KEY=... and other keys, readable by you only (chmod 600)
-            EnvironmentFile=-\(Self.escapePercent(environmentFile))
+            EnvironmentFile=-\(Self.rootWord(environmentFile, quoted: false))
 
             [Install]
             WantedBy=default.target
@@ -62,6 +65,17 @@ public struct SystemdUnit: Sendable, Equatable {
         let escaped = escapePercent(word)
         guard escaped.contains(where: { $0 == " " || $0 == "\"" || $0 == "\\" || $0 == "'" || $0 == "\t" }) else { return escaped }
         return "\"" + escaped.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    /// `homeConfigRoot` (and paths under it) keep their `%h`; any other path is quoted or escaped.
+    static func rootWord(_ path: String, quoted: Bool = true) -> String {
+        let escape = { (s: String) -> String in quoted ? quote(s) : escapePercent(s) }
+        guard path == homeConfigRoot || path.hasPrefix(homeConfigRoot + "/") else { return escape(path) }
+        let rest = String(path.dropFirst(homeConfigRoot.count))
+        guard !rest.isEmpty else { return homeConfigRoot }
+        let word = escape(rest)
+        // A quoted rest ("/my keys.env") moves its opening quote to the front of the whole word.
+        return word.hasPrefix("\"") ? "\"" + homeConfigRoot + word.dropFirst() : homeConfigRoot + word
     }
 
     static func escapePercent(_ s: String) -> String { s.replacingOccurrences(of: "%", with: "%%") }
