@@ -74,6 +74,19 @@ extension RoutingFront {
 }
 
 extension RoutingFront {
+    /// A whole (not streamed) answer's usage is known before its first byte goes out: it goes in the
+    /// ledger then, so an answer a client holds is counted even when the daemon is killed between the
+    /// last byte and the event. A stream's usage comes at its end and is recorded with its event.
+    func recordSpendBeforeSending(_ record: RequestRecord, usage: AnswerUsage) {
+        guard spend != nil, !usage.isEmpty else { return }
+        var f = record.snapshot
+        f.usage = usage
+        recordSpend(f, at: record.wallClock)
+        record.update { $0.spendRecorded = true }
+    }
+}
+
+extension RoutingFront {
     /// What the ledger holds (nil when it is off): `spend`, the status page, tests.
     public var spendTotals: SpendTotals? { spend?.ledger.totals }
 
