@@ -78,11 +78,15 @@ extension RoutingFront {
     /// ledger then, so an answer a client holds is counted even when the daemon is killed between the
     /// last byte and the event. A stream's usage comes at its end and is recorded with its event.
     func recordSpendBeforeSending(_ record: RequestRecord, usage: AnswerUsage) {
-        guard spend != nil, !usage.isEmpty else { return }
-        var f = record.snapshot
-        f.usage = usage
-        recordSpend(f, at: record.wallClock)
-        record.update { $0.spendRecorded = true }
+        guard let spend, !usage.isEmpty else { return }
+        // The four fields it needs, under the record's lock (not a copy of every field).
+        let e: LedgerEntry? = record.fields.withLock { f in
+            guard let profile = f.profile else { return nil }
+            f.spendRecorded = true
+            return LedgerEntry.answer(usage, day: LocalCalendar.day(of: record.wallClock), profile: profile, source: f.source,
+                                      price: f.price, burstPrice: f.burstPrice)
+        }
+        if let e { spend.ledger.record(answer: e) }
     }
 }
 

@@ -141,28 +141,43 @@ public struct LedgerEntry: Sendable, Equatable {
         o.append(UInt8(ascii: "}"))
     }
 
-    /// `v` in decimal digits (a minus sign first when negative).
+    /// `v` in decimal digits (a minus sign first when negative), one division by ten per digit.
     static func appendDecimal(_ v: Int64, to o: inout [UInt8]) {
         if v < 0 { o.append(UInt8(ascii: "-")) }
-        let m = v.magnitude
-        var div: UInt64 = 1
-        while m / div >= 10 { div *= 10 }
-        repeat {
-            o.append(UInt8(truncatingIfNeeded: m / div % 10) + 0x30)
-            div /= 10
-        } while div > 0
+        var m = v.magnitude
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: UInt64.max has 20 digits
+        withUnsafeMutableBytes(of: &buffer) { b in
+            var i = b.count
+            repeat {
+                i -= 1
+                b[i] = UInt8(truncatingIfNeeded: m % 10) + 0x30
+                m /= 10
+            } while m > 0 && i > 0
+            o.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i...]))
+        }
     }
 
     /// A JSON string literal (quotes included), as `BodySplice.jsonString` writes it; names and ids
     /// rarely hold a byte to escape, so the common case copies the bytes as they are.
     static func appendJSONString(_ s: String, to o: inout [UInt8]) {
-        if s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            o.append(contentsOf: BodySplice.jsonString(s))
+        func plain(_ b: some Collection<UInt8>) -> Bool {
+            !b.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
+        let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { b in
+            guard plain(b) else { return false }
+            o.append(UInt8(ascii: "\""))
+            o.append(contentsOf: b)
+            o.append(UInt8(ascii: "\""))
+            return true
+        }
+        if copied == true { return }
+        if copied == nil, plain(s.utf8) {
+            o.append(UInt8(ascii: "\""))
+            o.append(contentsOf: s.utf8)
+            o.append(UInt8(ascii: "\""))
             return
         }
-        o.append(UInt8(ascii: "\""))
-        o.append(contentsOf: s.utf8)
-        o.append(UInt8(ascii: "\""))
+        o.append(contentsOf: BodySplice.jsonString(s))
     }
 
     /// Reads one line back; nil for anything that is not a line this version wrote, whole and in range
