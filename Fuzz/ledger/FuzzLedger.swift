@@ -32,6 +32,12 @@ public func fuzzLedger(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             fatalError("compaction changed the totals of \(day)")
         }
     }
+    // The month a budget reads is kept as entries come in: it must be the sum of that month's days.
+    for d in raw.days.keys {
+        var sum = SpendSlice()
+        for (k, v) in raw.days where k.sameMonth(d) { sum.add(v) }
+        if raw.month(of: d) != sum { fatalError("the month of \(d) is not the sum of its days") }
+    }
     if let d = raw.days.keys.first {
         let v = BudgetCheck.verdict(profile: entries.first?.profile ?? "p", limit: BudgetLimit(day: Money(nanodollars: 1), month: .max),
                                     source: entries.first?.source, settings: BudgetSettings(), totals: raw, today: d,

@@ -36,6 +36,8 @@ final class RequestRecord: Sendable {
         var burstPrice: Price?
         /// `X-Hermes-Source` / `metadata.source_kind`, for per-source spend.
         var source: String?
+        /// The answer is in the spend ledger already (a whole answer, counted before it was sent).
+        var spendRecorded = false
     }
 
     let id: String

@@ -33,8 +33,11 @@ extension RoutingFront {
         else { return nil }
         let now = Date()
         let today = LocalCalendar.day(of: now)
-        let v = BudgetCheck.verdict(profile: profile.name, limit: profile.budget, source: source, settings: budgets,
-                                    totals: spend.ledger.totals, today: today, resets: LocalCalendar.resets(after: now))
+        let resets = LocalCalendar.resets(after: now)
+        let v = spend.ledger.withTotals {
+            BudgetCheck.verdict(profile: profile.name, limit: profile.budget, source: source, settings: budgets,
+                                totals: $0, today: today, resets: resets)
+        }
         for hit in v.warnings + (v.over.map { [$0] } ?? []) {
             let key = "\(hit.scopeText)/\(hit.period.rawValue)/\(hit.period == .day ? today.description : today.monthText)/\(hit == v.over)"
             guard spend.warned.withLock({ $0.insert(key).inserted }) else { continue }
@@ -60,18 +63,30 @@ extension RoutingFront {
     }
 
     /// Puts a finished answer in the ledger (tokens and money only, never text).
-    /// The line's id is the front's own (a client's `X-Request-Id` may repeat; an answer is counted once
+    /// The line's id is the ledger's own (a client's `X-Request-Id` may repeat; an answer is counted once
     /// because it is written once, and a replayed line is known by this id).
     func recordSpend(_ f: RequestRecord.Fields, at date: Date) {
         guard let spend, let u = f.usage, !u.isEmpty, let profile = f.profile else { return }
-        var e = LedgerEntry(id: RequestID.random(), day: LocalCalendar.day(of: date), profile: profile, source: f.source.map { String($0.prefix(LedgerEntry.maxNameBytes)) })
-        e.input = u.input ?? 0
-        e.output = u.output ?? 0
-        e.cached = min(u.cached ?? 0, e.input)
-        e.cost = f.price.flatMap { $0.cost(u) }
-        if f.price != nil, e.cost == nil { e.cost = .zero }
-        e.saved = f.burstPrice?.cost(u)
-        spend.ledger.record(e)
+        let e = LedgerEntry.answer(u, day: LocalCalendar.day(of: date), profile: profile, source: f.source, price: f.price,
+                                   burstPrice: f.burstPrice)
+        spend.ledger.record(answer: e)
+    }
+}
+
+extension RoutingFront {
+    /// A whole (not streamed) answer's usage is known before its first byte goes out: it goes in the
+    /// ledger then, so an answer a client holds is counted even when the daemon is killed between the
+    /// last byte and the event. A stream's usage comes at its end and is recorded with its event.
+    func recordSpendBeforeSending(_ record: RequestRecord, usage: AnswerUsage) {
+        guard let spend, !usage.isEmpty else { return }
+        // The four fields it needs, under the record's lock (not a copy of every field).
+        let e: LedgerEntry? = record.fields.withLock { f in
+            guard let profile = f.profile else { return nil }
+            f.spendRecorded = true
+            return LedgerEntry.answer(usage, day: LocalCalendar.day(of: record.wallClock), profile: profile, source: f.source,
+                                      price: f.price, burstPrice: f.burstPrice)
+        }
+        if let e { spend.ledger.record(answer: e) }
     }
 }
 

@@ -26,7 +26,10 @@ extension RoutingFront {
         record.update { $0.overhead = overhead }
         let watch = warm.map { w in WarmWatch(placement: w, profile: profile, record: record, front: self) }
         if let w = warm { headers[.hermesWarm] = w.restoredTokens > 0 ? "restored \(w.restoredTokens)" : "slot \(w.slot)" }
-        if !isSSE { receipt(&headers, usage: answer.usage, price: record.snapshot.price) }
+        if !isSSE {
+            receipt(&headers, usage: answer.usage, price: record.snapshot.price)
+            recordSpendBeforeSending(record, usage: answer.usage)
+        }
         let front = self
         // Read now: the body is written after the handler returned, outside its task-local values.
         let shape = ErrorShape.current

@@ -91,7 +91,7 @@ extension RoutingFront {
         e.add("cache_n", f.cacheN)
         if let u = f.usage {
             addUsage(&e, u, f)
-            recordSpend(f, at: record.wallClock)
+            if !f.spendRecorded { recordSpend(f, at: record.wallClock) }
         }
         events.append(e.finished())
         let profile = f.profile ?? "none"

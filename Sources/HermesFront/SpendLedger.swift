@@ -19,7 +19,8 @@ public final class SpendLedger: Sendable {
         var fd: Int32 = -1
         var openDay: LocalDay?
         var totals = SpendTotals()
-        /// Ids counted today (a line replayed twice counts once).
+        /// Ids read from today's file and given to `record(_:)` (a line replayed twice counts once). The
+        /// ledger's own ids (`record(answer:)`) are unique by making and are not kept.
         var ids: Set<String> = []
     }
 
@@ -28,6 +29,10 @@ public final class SpendLedger: Sendable {
     public static let keepDays = 400
     let state = Mutex(State())
     let logger: Logger
+    /// The ledger's own ids are this random prefix (one per process) and a count: unique without a
+    /// random number per answer, and never one of an earlier run's.
+    let idPrefix: String
+    let idCount = Atomic<UInt64>(0)
     /// Lines skipped on load, as `(file, line number)`.
     public let skipped: [(file: String, line: Int)]
 
@@ -35,6 +40,8 @@ public final class SpendLedger: Sendable {
     public init(directory: URL, today: LocalDay, logger: Logger) {
         self.directory = directory
         self.logger = logger
+        var g = SystemRandomNumberGenerator()
+        idPrefix = String(g.next() as UInt64, radix: 16) + "-"
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var s = State()
         var skipped: [(String, Int)] = []
@@ -73,24 +80,38 @@ public final class SpendLedger: Sendable {
 
     deinit { state.withLock { if $0.fd >= 0 { close($0.fd) } } }
 
-    /// Records one finished answer: on disk first, then in the totals budgets read.
-    public func record(_ e: LedgerEntry) {
+    /// Records one answer that just finished, under an id of the ledger's own: on disk first, then in
+    /// the totals budgets read.
+    public func record(answer e: LedgerEntry) {
+        var e = e
+        e.id = idPrefix + String(idCount.wrappingAdd(1, ordering: .relaxed).newValue)
+        append(e, checkID: false)
+    }
+
+    /// Records one entry that carries its id (counted once however often it is given).
+    public func record(_ e: LedgerEntry) { append(e, checkID: true) }
+
+    func append(_ e: LedgerEntry, checkID: Bool) {
         var bytes = e.line()
         bytes.append(0x0A)
         state.withLock { s in
-            if let id = e.id, !s.ids.insert(id).inserted { return }
+            if checkID, let id = e.id, !s.ids.insert(id).inserted { return }
             if s.openDay != e.day {
                 if s.fd >= 0 { close(s.fd) }
                 s.fd = Glibc.open(directory.appendingPathComponent("\(e.day).jsonl").path,
                                   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
                 // Earlier days' ids cannot come back: only today's are kept.
-                if let open = s.openDay, open < e.day { s.ids = e.id.map { [$0] } ?? [] }
+                if let open = s.openDay, open < e.day { s.ids = checkID ? e.id.map { [$0] } ?? [] : [] }
                 s.openDay = e.day
             }
             if s.fd >= 0 { _ = bytes.withUnsafeBytes { Glibc.write(s.fd, $0.baseAddress, $0.count) } }
             s.totals.add(e)
         }
     }
+
+    /// Reads the totals in place (a budget check per request: no copy, and no copy-on-write of the
+    /// whole table when an answer is recorded while a copy is held).
+    public func withTotals<R>(_ body: (SpendTotals) -> R) -> R { state.withLock { body($0.totals) } }
 
     /// A copy of the totals (budgets, `spend`, the status page).
     public var totals: SpendTotals { state.withLock { $0.totals } }

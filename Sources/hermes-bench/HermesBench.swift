@@ -7,6 +7,6 @@ struct HermesBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hermes-bench",
         abstract: "hermes-runtime benchmarks (results go to docs/benchmarks.md by hand, with the command).",
-        subcommands: [SupervisorBench.self, GPUProbeBench.self, FrontBench.self, SpeculativeBench.self]
+        subcommands: [SupervisorBench.self, GPUProbeBench.self, FrontBench.self, LedgerBench.self, SpeculativeBench.self]
     )
 }

@@ -52,6 +52,65 @@ import Testing
         #expect(LedgerEntry.parse(sum.line()) == sum)
     }
 
+    /// The bytes of a line are the format earlier versions wrote and read (built in place now).
+    @Test func lineBytesAreTheFormat() {
+        var e = LedgerEntry(id: "abc", day: LocalDay(year: 2026, month: 1, day: 9)!, profile: "coding-burst", source: "cron \"x\"\n")
+        e.input = 812
+        e.output = 0
+        e.cached = 512
+        e.cost = Money(nanodollars: .max)
+        e.saved = Money(nanodollars: 10)
+        #expect(String(decoding: e.line(), as: UTF8.self)
+            == #"{"v":1,"id":"abc","day":"2026-01-09","profile":"coding-burst","source":"cron \"x\"\n","in":812,"out":0,"cached":512,"cost":9223372036854775807,"saved":10}"#)
+        var sum = LedgerEntry(id: nil, day: Self.day, profile: "p")
+        sum.answers = 1_000_000
+        sum.unpriced = 3
+        #expect(String(decoding: sum.line(), as: UTF8.self)
+            == #"{"v":1,"day":"2026-12-06","profile":"p","in":0,"out":0,"cached":0,"n":1000000,"unpriced":3}"#)
+    }
+
+    /// An answer's entry: its cost and saving at the prices, and a client's source that always reads
+    /// back (a long one of many-byte characters, cut on a character; an empty one is none).
+    @Test func answerEntryAlwaysReadsBack() {
+        let u = AnswerUsage(input: 2000, output: 100, cached: 3000)
+        let p = Price(input: Money(dollars: "3.00")!, cachedInput: Money(dollars: "0.30")!, output: Money(dollars: "15.00")!)
+        let long = String(repeating: "é€", count: 100)
+        for (source, kept) in [(long, String(repeating: "é€", count: 25) + "é"), ("", nil), ("cron", "cron"), (nil, nil)] as [(String?, String?)] {
+            var e = LedgerEntry.answer(u, day: Self.day, profile: "cloud", source: source, price: p, burstPrice: nil)
+            #expect(e.source == kept)
+            #expect(e.cached == 2000)
+            #expect(e.cost == p.cost(u))
+            #expect(e.saved == nil)
+            e.id = "ab12-1"
+            #expect(LedgerEntry.parse(e.line()) == e)
+        }
+        let local = LedgerEntry.answer(u, day: Self.day, profile: "local", source: nil, price: nil, burstPrice: p)
+        #expect(local.cost == nil)
+        #expect(local.saved == p.cost(u))
+        // Priced, but nothing reported to price: $0, not unpriced.
+        #expect(LedgerEntry.answer(AnswerUsage(), day: Self.day, profile: "c", source: nil, price: p, burstPrice: nil).cost == .zero)
+    }
+
+    /// The month a budget reads is the sum of its days, kept as entries come in.
+    @Test func monthIsTheSumOfItsDays() {
+        var t = SpendTotals()
+        for (i, (m, d)) in [(11, 30), (12, 1), (12, 6), (12, 6), (12, 31), (1, 1)].enumerated() {
+            var e = LedgerEntry(id: "m\(i)", day: LocalDay(year: m == 1 ? 2027 : 2026, month: m, day: d)!, profile: i % 2 == 0 ? "a" : "b",
+                                source: i == 2 ? "cron" : nil)
+            e.input = 10 * (i + 1)
+            e.cost = i == 4 ? nil : Money(nanodollars: Int64(1000 * (i + 1)))
+            t.add(e)
+        }
+        for day in [LocalDay(year: 2026, month: 11, day: 2)!, Self.day, LocalDay(year: 2027, month: 1, day: 20)!, LocalDay(year: 2025, month: 12, day: 6)!] {
+            var sum = SpendSlice()
+            for (d, slice) in t.days where d.sameMonth(day) { sum.add(slice) }
+            #expect(t.month(of: day) == sum)
+        }
+        #expect(t.month(of: Self.day).total.cost == Money(nanodollars: 2000 + 3000 + 4000))
+        #expect(t.month(of: Self.day).total.unpriced == 1)
+        #expect(t.month(of: Self.day).bySource["cron"]?.input == 30)
+    }
+
     @Test(arguments: [
         "", "{}", #"{"v":2,"day":"2026-12-06","profile":"p"}"#, #"{"v":1,"day":"2026-13-06","profile":"p"}"#,
         #"{"v":1,"day":"2026-12-06","profile":"p","in":-1}"#, #"{"v":1,"day":"2026-12-06","profile":"p","cost":1.5}"#,

@@ -34,8 +34,36 @@ public struct LocalDay: Sendable, Hashable, Comparable, Codable, CustomStringCon
         return "\(year)-\(two(month))-\(two(day))"
     }
 
+    /// `"2026-12-06"`, appended in place.
+    func appendQuoted(to o: inout [UInt8]) {
+        func digits(_ v: Int, _ width: Int) {
+            var div = 1
+            for _ in 1..<width { div *= 10 }
+            var v = v
+            for _ in 0..<width {
+                o.append(UInt8(truncatingIfNeeded: v / div % 10) + 0x30)
+                v %= div
+                div /= 10
+            }
+        }
+        o.append(UInt8(ascii: "\""))
+        digits(year, 4)
+        o.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        o.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        o.append(UInt8(ascii: "\""))
+    }
+
     /// `2026-12`.
     public var monthText: String { String(description.prefix(7)) }
+
+    /// The first day of this day's month.
+    public var firstOfMonth: LocalDay {
+        var d = self
+        d.day = 1
+        return d
+    }
 
     public func sameMonth(_ o: LocalDay) -> Bool { year == o.year && month == o.month }
 
@@ -72,11 +100,35 @@ public struct LedgerEntry: Sendable, Equatable {
 
     /// One JSON line, without the newline.
     public func line() -> [UInt8] {
-        var o: [UInt8] = Array(#"{"v":1"#.utf8)
-        func add(_ k: String, _ v: String) { o += Array(",\"\(k)\":".utf8) + BodySplice.jsonString(v) }
-        func add(_ k: String, _ v: Int64) { o += Array(",\"\(k)\":\(v)".utf8) }
+        var o: [UInt8] = []
+        o.reserveCapacity(160 + (id?.utf8.count ?? 0) + profile.utf8.count + (source?.utf8.count ?? 0))
+        append(to: &o)
+        return o
+    }
+
+    /// The line appended to `o` in place: every answer writes one, so no piece of it is an array or a
+    /// string of its own.
+    public func append(to o: inout [UInt8]) {
+        func key(_ k: StaticString) {
+            o.append(UInt8(ascii: ","))
+            o.append(UInt8(ascii: "\""))
+            k.withUTF8Buffer { o.append(contentsOf: $0) }
+            o.append(UInt8(ascii: "\""))
+            o.append(UInt8(ascii: ":"))
+        }
+        func add(_ k: StaticString, _ v: String) {
+            key(k)
+            Self.appendJSONString(v, to: &o)
+        }
+        func add(_ k: StaticString, _ v: Int64) {
+            key(k)
+            Self.appendDecimal(v, to: &o)
+        }
+        let head: StaticString = #"{"v":1"#
+        head.withUTF8Buffer { o.append(contentsOf: $0) }
         if let id { add("id", id) }
-        add("day", day.description)
+        key("day")
+        day.appendQuoted(to: &o)
         add("profile", profile)
         if let source { add("source", source) }
         add("in", Int64(input))
@@ -87,7 +139,45 @@ public struct LedgerEntry: Sendable, Equatable {
         if answers != 1 { add("n", Int64(answers)) }
         if unpriced != 0 { add("unpriced", Int64(unpriced)) }
         o.append(UInt8(ascii: "}"))
-        return o
+    }
+
+    /// `v` in decimal digits (a minus sign first when negative), one division by ten per digit.
+    static func appendDecimal(_ v: Int64, to o: inout [UInt8]) {
+        if v < 0 { o.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: UInt64.max has 20 digits
+        withUnsafeMutableBytes(of: &buffer) { b in
+            var i = b.count
+            repeat {
+                i -= 1
+                b[i] = UInt8(truncatingIfNeeded: m % 10) + 0x30
+                m /= 10
+            } while m > 0 && i > 0
+            o.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i...]))
+        }
+    }
+
+    /// A JSON string literal (quotes included), as `BodySplice.jsonString` writes it; names and ids
+    /// rarely hold a byte to escape, so the common case copies the bytes as they are.
+    static func appendJSONString(_ s: String, to o: inout [UInt8]) {
+        func plain(_ b: some Collection<UInt8>) -> Bool {
+            !b.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
+        let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { b in
+            guard plain(b) else { return false }
+            o.append(UInt8(ascii: "\""))
+            o.append(contentsOf: b)
+            o.append(UInt8(ascii: "\""))
+            return true
+        }
+        if copied == true { return }
+        if copied == nil, plain(s.utf8) {
+            o.append(UInt8(ascii: "\""))
+            o.append(contentsOf: s.utf8)
+            o.append(UInt8(ascii: "\""))
+            return
+        }
+        o.append(contentsOf: BodySplice.jsonString(s))
     }
 
     /// Reads one line back; nil for anything that is not a line this version wrote, whole and in range
@@ -151,5 +241,33 @@ public struct LedgerEntry: Sendable, Equatable {
 
     public static func parse(_ bytes: some Collection<UInt8>) -> LedgerEntry? {
         Array(bytes).withUnsafeBufferPointer { parse($0) }
+    }
+}
+
+extension LedgerEntry {
+    /// A finished answer's entry, as the front records it: the tokens the upstream reported, the cost at
+    /// `price` ($0 for a priced profile whose usage has nothing to price; nil when unpriced), and what
+    /// a local answer saved at its burst profile's price. The ledger gives it its id (`SpendLedger.record(answer:)`).
+    ///
+    /// `source` is the client's (`X-Hermes-Source`, `metadata.source_kind`): cut to `maxNameBytes` bytes on
+    /// a character boundary, and an empty one is none, so the line always reads back.
+    public static func answer(_ u: AnswerUsage, day: LocalDay, profile: String, source: String?, price: Price?,
+                              burstPrice: Price?) -> LedgerEntry
+    {
+        var e = LedgerEntry(id: nil, day: day, profile: profile, source: source.flatMap(Self.name))
+        e.input = u.input ?? 0
+        e.output = u.output ?? 0
+        e.cached = min(u.cached ?? 0, e.input)
+        if let price { e.cost = price.cost(u) ?? .zero }
+        e.saved = burstPrice?.cost(u)
+        return e
+    }
+
+    /// `s` cut to at most `maxNameBytes` UTF-8 bytes without splitting a character; nil when empty.
+    static func name(_ s: String) -> String? {
+        guard s.utf8.count > maxNameBytes else { return s.isEmpty ? nil : s }
+        var cut = Substring(s)
+        while cut.utf8.count > maxNameBytes { cut = cut.dropLast() }
+        return cut.isEmpty ? nil : String(cut)
     }
 }

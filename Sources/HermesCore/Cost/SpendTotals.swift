@@ -56,20 +56,23 @@ public struct SpendSlice: Sendable, Equatable {
 }
 
 /// Everything the ledger holds, by day; what budgets, `spend` and the status page read.
+/// Each month's sum is kept as entries come in, so a budget check reads it instead of adding up the
+/// month's days on every request.
 public struct SpendTotals: Sendable, Equatable {
     public private(set) var days: [LocalDay: SpendSlice] = [:]
+    /// Keyed by the month's first day.
+    private(set) var months: [LocalDay: SpendSlice] = [:]
     public init() {}
 
-    public mutating func add(_ e: LedgerEntry) { days[e.day, default: SpendSlice()].add(e) }
+    public mutating func add(_ e: LedgerEntry) {
+        days[e.day, default: SpendSlice()].add(e)
+        months[e.day.firstOfMonth, default: SpendSlice()].add(e)
+    }
 
     public func day(_ d: LocalDay) -> SpendSlice { days[d] ?? SpendSlice() }
 
     /// The month `d` is in, up to and including every day held.
-    public func month(of d: LocalDay) -> SpendSlice {
-        var out = SpendSlice()
-        for (k, v) in days where k.sameMonth(d) { out.add(v) }
-        return out
-    }
+    public func month(of d: LocalDay) -> SpendSlice { months[d.firstOfMonth] ?? SpendSlice() }
 
     /// The days from `start` on, summed.
     public func since(_ start: LocalDay) -> SpendSlice {
