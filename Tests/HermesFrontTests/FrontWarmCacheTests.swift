@@ -12,7 +12,7 @@ import Testing
     final class Placer: WarmCacheProvider {
         let asked = Mutex<[[UInt64]]>([])
         let ended = Mutex<[Int?]>([])
-        func place(profile: String, status: LocalRuntimeStatus, keys: [UInt64]) async -> WarmPlacement? {
+        func place(profile: String, status: LocalRuntimeStatus, keys: [UInt64], pinned: Bool) async -> WarmPlacement? {
             asked.withLock { $0.append(keys) }
             return WarmPlacement(slot: 1, restoredFile: "c-1.bin", restoredTokens: 42)
         }

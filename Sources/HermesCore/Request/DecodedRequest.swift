@@ -38,9 +38,11 @@ public struct DecodedRequest: Sendable, Equatable {
     public var memberCount = 0
     /// The endpoint's required field (`messages`, `prompt`, `input`) was read.
     var sawRequired = false
-    /// Where each message of `messages` is spelled in the body, in order (for `PrefixKeys`).
+    /// Where each message of `messages` (each item of a Responses `input`, each whole chunk of a
+    /// completions `prompt`) is spelled in the body, in order (for `PrefixKeys`).
     public var messageSpans: [Range<Int>] = []
-    /// Where what precedes every message in the model's prompt is spelled: `tools`/`functions`, `system`.
+    /// Where what precedes every message in the model's prompt is spelled: `tools`/`functions`,
+    /// `system`, `instructions`.
     public var headSpans: [Range<Int>] = []
 
     public init(endpoint: RoutedEndpoint) { self.endpoint = endpoint }
