@@ -17,7 +17,9 @@ extension RoutingFront {
     func placeWarm(_ profile: Profile, _ job: Job, status: LocalRuntimeStatus, base: String) async -> WarmPlacement? {
         guard profile.llamaServer?.warmCache == true, let warm = options.warm, job.decoded.endpoint.picksSlot else { return nil }
         let keys = job.raw.withUnsafeReadableBytes { PrefixKeys.keys(for: job.decoded, body: $0) }
-        let placement = await warm.place(profile: profile.name, status: status, keys: keys, pinned: job.decoded.endpoint.takesSlotID)
+        let takes = job.decoded.endpoint.takesSlotID
+        let placement = await warm.place(profile: profile.name, status: status, keys: keys, pinned: takes,
+                                         clientSlot: takes ? job.decoded.slotID : nil)
         if let placement {
             job.record.update {
                 $0.warmSlot = placement.slot
@@ -28,9 +30,10 @@ extension RoutingFront {
     }
 
     /// `"id_slot":N,` after the body's opening brace (a body that picks a slot always has members);
-    /// nothing where llama-server drops it (`/v1/messages`: it chooses, and `/slots` says which).
+    /// nothing where llama-server drops it (`/v1/messages`: it chooses, and `/slots` says which) or
+    /// where the client named its own (the placement is that slot).
     static func slotEdit(_ request: DecodedRequest, slot: Int) -> [BodyEdit] {
-        guard request.endpoint.takesSlotID else { return [] }
+        guard request.endpoint.takesSlotID, request.slotID == nil else { return [] }
         var member = Array("\"id_slot\":\(slot)".utf8)
         if request.memberCount > 0 { member.append(UInt8(ascii: ",")) }
         return [BodyEdit(range: request.objectStart..<request.objectStart, bytes: member)]

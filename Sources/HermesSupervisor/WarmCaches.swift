@@ -78,7 +78,7 @@ public final class WarmCaches: WarmCacheProvider, Sendable {
 
     // MARK: WarmCacheProvider
 
-    public func place(profile: String, status: LocalRuntimeStatus, keys: [UInt64], pinned: Bool) async -> WarmPlacement? {
+    public func place(profile: String, status: LocalRuntimeStatus, keys: [UInt64], pinned: Bool, clientSlot: Int? = nil) async -> WarmPlacement? {
         guard let slots = status.slotsTotal, slots > 0, slots <= 256, let baseURL = status.baseURL else { return nil }
         let (decision, previous): (RestoreChoice.Decision?, [UInt64]) = state.withLock { s in
             guard var server = s.servers[profile] else { return (nil, []) }
@@ -89,7 +89,23 @@ public final class WarmCaches: WarmCacheProvider, Sendable {
                 server.pid = status.pid
             }
             server.baseURL = baseURL
-            let d = RestoreChoice.decide(keys, slots: server.slots, saved: server.saved.map(\.prefix))
+            // A client that names its slot keeps it: the choice is among that slot alone.
+            var candidates = server.slots
+            if let c = clientSlot {
+                guard let i = server.slots.firstIndex(where: { $0.id == c }) else {
+                    s.servers[profile] = server
+                    return (nil, [])  // no such slot: llama-server answers it
+                }
+                guard !server.slots[i].busy else {
+                    // It waits behind the request on that slot; what the slot holds after is unknown.
+                    server.slots[i].keys = []
+                    server.savedKeys[c] = nil
+                    s.servers[profile] = server
+                    return (nil, [])
+                }
+                candidates = [server.slots[i]]
+            }
+            let d = RestoreChoice.decide(keys, slots: candidates, saved: server.saved.map(\.prefix))
             s.tick += 1
             let slot: Int?
             switch d {

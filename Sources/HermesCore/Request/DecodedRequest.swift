@@ -28,6 +28,8 @@ public struct DecodedRequest: Sendable, Equatable {
     public var metadata = RequestMetadata()
     /// Every output-token limit the body sends (`max_tokens`, `max_completion_tokens`, `n_predict`, ...).
     public var tokenLimits: [TokenLimit] = []
+    /// The client's own `id_slot` (0...255); nil when absent, null or -1 (any slot).
+    public var slotID: Int?
     /// The body's length in bytes.
     public var bodyBytes = 0
     /// Where `model`'s value (string or null, quotes included) is spelled; nil when absent.

@@ -89,6 +89,8 @@ public enum RequestDecoder {
             }
         case "metadata":
             try readMetadata(&s, &r)
+        case "id_slot":
+            try readSlotID(&s, &r)
         case "tools", "functions":
             let start = s.index
             r.hasTools = try readNonEmptyList(key, &s) || r.hasTools

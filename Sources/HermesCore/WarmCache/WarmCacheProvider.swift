@@ -31,8 +31,9 @@ public struct WarmPlacement: Sendable, Equatable {
 public protocol WarmCacheProvider: Sendable {
     /// Picks the slot for a request with these `PrefixKeys` on the server `status` describes, restoring
     /// a saved conversation into it first when that is worth it. Nil: send without `id_slot`.
-    /// `pinned`: the request will carry `id_slot` (see `WarmPlacement.pinned`).
-    func place(profile: String, status: LocalRuntimeStatus, keys: [UInt64], pinned: Bool) async -> WarmPlacement?
+    /// `pinned`: the request will carry `id_slot` (see `WarmPlacement.pinned`); `clientSlot`: the one
+    /// the client named itself, which the request keeps (a saved conversation may be restored into it).
+    func place(profile: String, status: LocalRuntimeStatus, keys: [UInt64], pinned: Bool, clientSlot: Int?) async -> WarmPlacement?
     /// The request sent to `placement` is done; `cacheN` is its answer's `timings.cache_n` when seen.
     func finished(profile: String, placement: WarmPlacement, cacheN: Int?)
 }
