@@ -38,7 +38,7 @@ public func fuzzRequest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let expectedLimits = before.tokenLimits.map { l in l.value.map { $0 > clamp ? clamp : $0 } }
     guard after.model == model, after.tokenLimits.map(\.value) == expectedLimits, after.promptText == before.promptText,
         after.hasTools == before.hasTools, after.hasImages == before.hasImages, after.stream == before.stream,
-        after.metadata == before.metadata
+        after.metadata == before.metadata, after.slotID == before.slotID
     else { fatalError("the spliced body decodes to more than the original plus the edits") }
     if PrefixKeys.keys(for: after, body: spliced) != keys { fatalError("the front's edits changed the prefix keys") }
     if let first = edits.first, !spliced.prefix(first.range.lowerBound).elementsEqual(body.prefix(first.range.lowerBound)) {

@@ -25,7 +25,7 @@ extension RoutingFront {
         headers[.hermesOverhead] = formatMs(overhead.milliseconds)
         record.update { $0.overhead = overhead }
         let watch = warm.map { w in WarmWatch(placement: w, profile: profile, record: record, front: self) }
-        if let w = warm { headers[.hermesWarm] = w.restoredTokens > 0 ? "restored \(w.restoredTokens)" : "slot \(w.slot)" }
+        if let w = warm { headers[.hermesWarm] = w.restoredTokens > 0 ? "restored \(w.restoredTokens)" : w.pinned ? "slot \(w.slot)" : "slot auto" }
         if !isSSE {
             receipt(&headers, usage: answer.usage, price: record.snapshot.price)
             recordSpendBeforeSending(record, usage: answer.usage)

@@ -5,17 +5,21 @@ import NIOCore
 import Synchronization
 
 extension HTTPField.Name {
-    /// `restored N` when a saved prompt cache was restored for the request (N tokens), else `slot S`.
+    /// `restored N` when a saved prompt cache was restored for the request (N tokens), else `slot S`
+    /// (`slot auto` where llama-server chooses: `/v1/messages`).
     static let hermesWarm = HTTPField.Name("X-Hermes-Warm")!
 }
 
 extension RoutingFront {
-    /// For a `warm_cache` profile's chat request: the slot it goes to (a saved conversation restored
-    /// there first when that is worth it). Nil for every other request: the body goes as it came.
+    /// For a `warm_cache` profile's generating request (chat, completions, Responses, Anthropic
+    /// Messages): the slot it goes to (a saved conversation restored there first when that is worth
+    /// it). Nil for every other request: the body goes as it came.
     func placeWarm(_ profile: Profile, _ job: Job, status: LocalRuntimeStatus, base: String) async -> WarmPlacement? {
-        guard profile.llamaServer?.warmCache == true, let warm = options.warm, job.decoded.endpoint == .chatCompletions else { return nil }
+        guard profile.llamaServer?.warmCache == true, let warm = options.warm, job.decoded.endpoint.picksSlot else { return nil }
         let keys = job.raw.withUnsafeReadableBytes { PrefixKeys.keys(for: job.decoded, body: $0) }
-        let placement = await warm.place(profile: profile.name, status: status, keys: keys)
+        let takes = job.decoded.endpoint.takesSlotID
+        let placement = await warm.place(profile: profile.name, status: status, keys: keys, pinned: takes,
+                                         clientSlot: takes ? job.decoded.slotID : nil)
         if let placement {
             job.record.update {
                 $0.warmSlot = placement.slot
@@ -25,8 +29,11 @@ extension RoutingFront {
         return placement
     }
 
-    /// `"id_slot":N,` after the body's opening brace (a chat body always has members).
+    /// `"id_slot":N,` after the body's opening brace (a body that picks a slot always has members);
+    /// nothing where llama-server drops it (`/v1/messages`: it chooses, and `/slots` says which) or
+    /// where the client named its own (the placement is that slot).
     static func slotEdit(_ request: DecodedRequest, slot: Int) -> [BodyEdit] {
+        guard request.endpoint.takesSlotID, request.slotID == nil else { return [] }
         var member = Array("\"id_slot\":\(slot)".utf8)
         if request.memberCount > 0 { member.append(UInt8(ascii: ",")) }
         return [BodyEdit(range: request.objectStart..<request.objectStart, bytes: member)]
@@ -69,7 +76,11 @@ final class WarmWatch: Sendable {
             return t.bytes
         }
         guard let bytes else { return }
-        let cacheN = CacheCountScan.cacheN(in: bytes)
+        // `timings.cache_n` (chat, completions, a Responses stream); else what the answer's usage says
+        // was read from the cache: Anthropic's `cache_read_input_tokens` (llama-server's cache_n, in the
+        // stream's first event) and a whole Responses answer's `input_tokens_details.cached_tokens`.
+        let usage = record.snapshot.usage
+        let cacheN = CacheCountScan.cacheN(in: bytes) ?? usage?.localCached ?? usage?.cached
         record.update { $0.cacheN = cacheN }
         front.warmDone(profile, placement, cacheN: cacheN)
     }

@@ -22,8 +22,9 @@ public enum ModelFit {
         let estimate = MemoryEstimate(model: info, settings: settings)
         if let gpu, !estimate.runsOnCPU {
             let pool = "\(gpu.pool.displayName) of \(gpu.deviceName)"
-            // An APU's GTT is system RAM: the whole need, host part included, comes from one pool.
-            if gpu.pool == .gtt || estimate.fullyOffloaded {
+            // An APU's GTT is system RAM: the whole need, host part included (the prompt cache in RAM),
+            // comes from one pool. A discrete card with every layer holds it all, but the prompt cache.
+            if gpu.pool == .gtt || (estimate.fullyOffloaded && (estimate.hostBytes == 0 || systemAvailableBytes == nil)) {
                 return estimate.verdict(available: gpu.usableBytes, pool: pool)
             }
             return estimate.verdict(device: MemoryPoolBudget(name: pool, availableBytes: gpu.usableBytes),

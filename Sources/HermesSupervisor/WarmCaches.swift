@@ -78,10 +78,10 @@ public final class WarmCaches: WarmCacheProvider, Sendable {
 
     // MARK: WarmCacheProvider
 
-    public func place(profile: String, status: LocalRuntimeStatus, keys: [UInt64]) async -> WarmPlacement? {
+    public func place(profile: String, status: LocalRuntimeStatus, keys: [UInt64], pinned: Bool, clientSlot: Int? = nil) async -> WarmPlacement? {
         guard let slots = status.slotsTotal, slots > 0, slots <= 256, let baseURL = status.baseURL else { return nil }
-        let decision: RestoreChoice.Decision? = state.withLock { s in
-            guard var server = s.servers[profile] else { return nil }
+        let (decision, previous): (RestoreChoice.Decision?, [UInt64]) = state.withLock { s in
+            guard var server = s.servers[profile] else { return (nil, []) }
             if server.slots.count != slots || server.pid != status.pid {
                 // Another process (a restart after a crash): its slots hold nothing.
                 server.slots = (0..<slots).map { SlotMemory(id: $0) }
@@ -89,7 +89,23 @@ public final class WarmCaches: WarmCacheProvider, Sendable {
                 server.pid = status.pid
             }
             server.baseURL = baseURL
-            let d = RestoreChoice.decide(keys, slots: server.slots, saved: server.saved.map(\.prefix))
+            // A client that names its slot keeps it: the choice is among that slot alone.
+            var candidates = server.slots
+            if let c = clientSlot {
+                guard let i = server.slots.firstIndex(where: { $0.id == c }) else {
+                    s.servers[profile] = server
+                    return (nil, [])  // no such slot: llama-server answers it
+                }
+                guard !server.slots[i].busy else {
+                    // It waits behind the request on that slot; what the slot holds after is unknown.
+                    server.slots[i].keys = []
+                    server.savedKeys[c] = nil
+                    s.servers[profile] = server
+                    return (nil, [])
+                }
+                candidates = [server.slots[i]]
+            }
+            let d = RestoreChoice.decide(keys, slots: candidates, saved: server.saved.map(\.prefix))
             s.tick += 1
             let slot: Int?
             switch d {
@@ -97,7 +113,14 @@ public final class WarmCaches: WarmCacheProvider, Sendable {
             case .restore(_, let target, _, _): slot = target
             case .none: slot = nil
             }
+            var previous: [UInt64] = []
             if let slot, let i = server.slots.firstIndex(where: { $0.id == slot }) {
+                // What the slot holds if llama-server puts an unpinned request elsewhere.
+                if case .restore(let file, _, _, _) = d {
+                    previous = server.saved.first { $0.file == file }?.keyValues ?? []
+                } else {
+                    previous = server.slots[i].keys
+                }
                 server.slots[i].busy = true
                 server.slots[i].keys = keys
                 server.slots[i].lastUsed = s.tick
@@ -106,13 +129,15 @@ public final class WarmCaches: WarmCacheProvider, Sendable {
                 server.savedKeys[slot] = nil
             }
             s.servers[profile] = server
-            return d
+            return (d, previous)
         }
+        let unpinned = pinned ? [] : keys
         switch decision {
-        case .live(let c)?: return WarmPlacement(slot: c.slot)
+        case .live(let c)?: return WarmPlacement(slot: c.slot, pinned: pinned, previousKeys: previous, keys: unpinned)
         case .restore(let file, let slot, _, _)?:
             let restored = await restore(profile: profile, baseURL: baseURL, slot: slot, file: file)
-            return WarmPlacement(slot: slot, restoredFile: restored == nil ? nil : file, restoredTokens: restored ?? 0)
+            return WarmPlacement(slot: slot, restoredFile: restored == nil ? nil : file, restoredTokens: restored ?? 0,
+                                 pinned: pinned, previousKeys: previous, keys: unpinned)
         case .none?, nil: return nil
         }
     }
@@ -124,21 +149,36 @@ public final class WarmCaches: WarmCacheProvider, Sendable {
             if let i = server.slots.firstIndex(where: { $0.id == placement.slot }) { server.slots[i].busy = false }
             server.inFlight = max(0, server.inFlight - 1)
             server.lastFinished = now
-            var marked: SavedConversation?
-            if let file = placement.restoredFile {
-                if let n = cacheN, n == 0, let i = server.saved.firstIndex(where: { $0.file == file }) {
-                    server.saved[i].useless = true
-                    marked = server.saved[i]
-                    s.counters.restoresUseless += 1
-                } else if let n = cacheN, n > 0 {
-                    s.counters.restoresReused += 1
-                    s.counters.tokensRestored += n
-                    Counter(label: "hermes_warm_tokens_restored_total", dimensions: [("profile", profile)]).increment(by: Int64(n))
-                }
-            }
+            // Unpinned: judged once `/slots` says the request ran in the restored slot (`learn`).
+            let marked = placement.pinned ? Self.judgeRestore(&server, &s.counters, profile: profile, placement: placement, cacheN: cacheN) : nil
             s.servers[profile] = server
             return marked
         }
+        guard placement.pinned else {
+            Task { await self.learn(profile: profile, placement: placement, cacheN: cacheN) }
+            return
+        }
+        reportRestore(profile: profile, placement: placement, cacheN: cacheN, useless: useless)
+    }
+
+    /// Counts a restore's outcome; the saved conversation to mark useless when the server reused nothing.
+    static func judgeRestore(_ server: inout Server, _ counters: inout WarmCounters, profile: String, placement: WarmPlacement,
+                             cacheN: Int?) -> SavedConversation? {
+        guard let file = placement.restoredFile else { return nil }
+        if let n = cacheN, n == 0, let i = server.saved.firstIndex(where: { $0.file == file }) {
+            server.saved[i].useless = true
+            counters.restoresUseless += 1
+            return server.saved[i]
+        } else if let n = cacheN, n > 0 {
+            counters.restoresReused += 1
+            counters.tokensRestored += n
+            Counter(label: "hermes_warm_tokens_restored_total", dimensions: [("profile", profile)]).increment(by: Int64(n))
+        }
+        return nil
+    }
+
+    /// The metric of a restore's outcome, and a useless file's log line, event and sidecar.
+    func reportRestore(profile: String, placement: WarmPlacement, cacheN: Int?, useless: SavedConversation?) {
         if placement.restoredFile != nil {
             let result = cacheN.map { $0 > 0 ? "reused" : "useless" } ?? "unknown"
             Counter(label: "hermes_warm_restores_total", dimensions: [("profile", profile), ("result", result)]).increment()

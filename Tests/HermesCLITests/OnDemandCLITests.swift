@@ -48,14 +48,17 @@ import Testing
     }
 
     /// What the daemon estimates for an on-demand test profile (all layers on the "GPU", so GTT).
-    static func need(context: Int = 1024) throws -> UInt64 {
+    static func need(context: Int = 1024, cacheRAM: Int = 0) throws -> UInt64 {
         var s = LlamaServerSettings()
         s.context = context
         s.slots = 1
+        s.cacheRAM = cacheRAM
         return MemoryEstimate(model: try GGUFReader.modelInfo(path: try TestEnvironment.testModel()), settings: s).totalBytes
     }
 
-    static func profile(port: Int, extra: String = "") throws -> String {
+    /// `cache_ram: 0` unless given: the GTT sums of these tests are about the models, and the box's
+    /// MemAvailable caps GTT, so llama-server's 8 GiB default would make them depend on the machine.
+    static func profile(port: Int, extra: String = "", cacheRAM: Int = 0) throws -> String {
         """
         kind: llama-server
         model: \(try TestEnvironment.testModel())
@@ -63,6 +66,7 @@ import Testing
         context: 1024
         slots: 1
         threads: 1
+        cache_ram: \(cacheRAM)
         load: on-demand
         health:
           startup_timeout: 60s

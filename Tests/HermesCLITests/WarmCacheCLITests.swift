@@ -64,6 +64,7 @@ import Testing
         context: 4096
         slots: 2
         threads: 1
+        cache_ram: 0
         load: on-demand
         idle_unload: 2s
         warm_cache: true

@@ -59,6 +59,7 @@ import Testing
         var big = LlamaServerSettings()
         big.context = 4096
         big.slots = 2
+        big.cacheRAM = 0
         let need = MemoryEstimate(model: try GGUFReader.modelInfo(path: try TestEnvironment.testModel()), settings: big).totalBytes
         let other = try OnDemandCLITests.profile(port: TestEnvironment.freePort()).replacingOccurrences(of: "context: 1024", with: "context: 4096")
         let d = try await OnDemandCLITests.Daemon(profiles: ["w": try W.profile(port: TestEnvironment.freePort()).replacingOccurrences(of: "idle_unload: 2s", with: "idle_unload: 0"),

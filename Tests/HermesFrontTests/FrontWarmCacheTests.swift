@@ -12,9 +12,11 @@ import Testing
     final class Placer: WarmCacheProvider {
         let asked = Mutex<[[UInt64]]>([])
         let ended = Mutex<[Int?]>([])
-        func place(profile: String, status: LocalRuntimeStatus, keys: [UInt64]) async -> WarmPlacement? {
+        let clientSlots = Mutex<[Int?]>([])
+        func place(profile: String, status: LocalRuntimeStatus, keys: [UInt64], pinned: Bool, clientSlot: Int?) async -> WarmPlacement? {
             asked.withLock { $0.append(keys) }
-            return WarmPlacement(slot: 1, restoredFile: "c-1.bin", restoredTokens: 42)
+            clientSlots.withLock { $0.append(clientSlot) }
+            return WarmPlacement(slot: clientSlot ?? 1, restoredFile: "c-1.bin", restoredTokens: 42)
         }
         func finished(profile: String, placement: WarmPlacement, cacheN: Int?) { ended.withLock { $0.append(cacheN) } }
     }
@@ -47,6 +49,27 @@ import Testing
                 let e = try await f.event(id: a.requestID)
                 #expect(e["warm_slot"] as? Int == 1)
                 #expect(e["warm_restored"] as? Int == 42)
+            }
+        }
+    }
+
+    /// A client that pins its slot keeps it: no second `id_slot`, and the placement is its slot.
+    @Test func aClientsOwnSlotIsKept() async throws {
+        try await withFaultUpstream { up in
+            let (config, runtime) = try config(up, warm: true)
+            let placer = Placer()
+            var options = FrontOptions()
+            options.warm = placer
+            try await withFront(config, runtime: runtime, options: options) { f in
+                let body = #"{"model":"any","id_slot":0,"messages":[{"role":"user","content":"hi"}],"max_tokens":4}"#
+                let a = try await send(f.base + "/v1/chat/completions", json: body)
+                #expect(a.status == 200)
+                #expect(up.lastBody == body, "the client's id_slot, and no other")
+                #expect(placer.clientSlots.withLock { $0 } == [0])
+                #expect(try await f.event(id: a.requestID)["warm_slot"] as? Int == 0)
+                // id_slot is read like every field the front reads: a bad one is the client's 400.
+                let bad = try await send(f.base + "/v1/chat/completions", json: #"{"id_slot":"one","messages":[{"role":"user","content":"hi"}]}"#)
+                #expect(bad.status == 400)
             }
         }
     }

@@ -82,6 +82,22 @@ import Testing
         #expect(try files(s) == ["c-mid.bin", "c-mid.json", "c-new.bin", "c-new.json"])
     }
 
+    /// A client that names its slot keeps it; if a request is still on it, what it will hold is unknown.
+    @Test func aClientsOwnSlotIsKeptAndRecorded() async throws {
+        let s = try setup()
+        s.warm.serverStarted(profile: "w", command: s.command)
+        let status = LocalRuntimeStatus(phase: .ready, baseURL: "http://127.0.0.1:9", slotsTotal: 2, contextPerSlot: 2048)
+        let free = await s.warm.place(profile: "w", status: status, keys: [7, 8], pinned: true, clientSlot: nil)
+        #expect(free?.slot == 0, "without one, the first empty slot")
+        let own = await s.warm.place(profile: "w", status: status, keys: [7, 8, 9], pinned: true, clientSlot: 1)
+        #expect(own?.slot == 1, "the client's slot, although slot 0 holds the conversation")
+        #expect(s.warm.state.withLock { $0.servers["w"]?.slots.first { $0.id == 1 }?.keys } == [7, 8, 9])
+        let queued = await s.warm.place(profile: "w", status: status, keys: [5, 6], pinned: true, clientSlot: 1)
+        #expect(queued == nil, "slot 1 is busy: the request waits there, unplaced")
+        #expect(s.warm.state.withLock { $0.servers["w"]?.slots.first { $0.id == 1 }?.keys } == [], "what it will hold is unknown")
+        #expect(await s.warm.place(profile: "w", status: status, keys: [5, 6], pinned: true, clientSlot: 5) == nil, "no such slot")
+    }
+
     @Test func aRestoreThatReusedNothingIsNeverTriedAgain() async throws {
         let s = try setup()
         try plant(s, "c-a", bytes: 100)

@@ -108,7 +108,7 @@ extension LlamaServerCommand {
         }
         let extra = s.args ?? []
         if !(s.rpcEndpoints ?? []).isEmpty, !dialect.accepts("--rpc") { problems.append("rpc: this llama-server has no RPC backend (build it with -DGGML_RPC=ON: scripts/setup.sh does)") }
-        args += rpcArguments(s.rpcEndpoints ?? [], extra: extra)
+        args += rpcArguments(s.rpcEndpoints ?? [], extra: extra, cacheRAMSet: s.cacheRAM != nil)
         problems += dialect.check(arguments: extra).map { "args: \($0)" }
         // A raw arg that repeats a flag we build from a profile key is a conflict the server would
         // resolve silently (last one wins); say so instead.

@@ -22,15 +22,16 @@ extension LlamaServerCommand {
     }
 
     /// The flags a main adds for its workers: `--rpc h:p,...`, `-dev RPC0,...` unless `args` picks the
-    /// devices, and `--cache-ram 0` (the prompt cache in RAM aborted with RPC on b11434: #26128).
-    static func rpcArguments(_ endpoints: [RPCEndpoint], extra: [String]) -> [String] {
+    /// devices, and `--cache-ram 0` (the prompt cache in RAM aborted with RPC on b11434: #26128) unless
+    /// the profile sets `cache_ram` or `args` does.
+    static func rpcArguments(_ endpoints: [RPCEndpoint], extra: [String], cacheRAMSet: Bool = false) -> [String] {
         guard !endpoints.isEmpty else { return [] }
         let given = Set(extra.map { String($0.split(separator: "=").first ?? "") })
         var args = ["--rpc", endpoints.map(\.address).joined(separator: ",")]
         if given.isDisjoint(with: ["-dev", "--device"]) {
             args += ["-dev", endpoints.indices.map { "RPC\($0)" }.joined(separator: ",")]
         }
-        if !given.contains("--cache-ram"), !given.contains("-cram") { args += ["--cache-ram", "0"] }
+        if !cacheRAMSet, !given.contains("--cache-ram"), !given.contains("-cram") { args += ["--cache-ram", "0"] }
         return args
     }
 }

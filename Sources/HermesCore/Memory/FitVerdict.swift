@@ -52,13 +52,26 @@ public struct FitVerdict: Sendable, Equatable {
     /// against the first (device, or only) pool; nil when it fits.
     public var hint: String? {
         guard !fits, let pool = checks.first(where: { !$0.fits }) else { return nil }
+        let cache = estimate.promptCacheBytes
         // Only a single shared pool has a clean answer; with a split, fewer GPU layers is the lever.
         guard checks.count == 1 else {
+            // The host pool holds the prompt cache: when that is what runs short, it is the lever.
+            if let host = checks.last, !host.fits, cache > 0 {
+                let room = UInt64.saturatingDifference(host.availableBytes, .saturatingDifference(host.neededBytes, cache))
+                if host.neededBytes - cache <= host.availableBytes { return Self.cacheHint(room: room) }
+            }
             return "offload fewer layers (gpu_layers), lower the context, or use a q8_0/q4_0 KV cache"
+                + (cache > 0 ? ", or a smaller cache_ram" : "")
         }
+        // The model fits; llama-server's prompt cache in RAM beside it does not.
+        if cache > 0, estimate.modelBytes <= pool.availableBytes {
+            return Self.cacheHint(room: pool.availableBytes - estimate.modelBytes)
+        }
+        let cacheNote = cache > 0 ? "; cache_ram: 0 frees another \(ByteCount.format(cache))" : ""
         guard let ctx = estimate.largestContext(fitting: pool.availableBytes) else {
-            return "the weights alone (\(ByteCount.format(estimate.weightsBytes)) plus overhead) do not fit in "
-                + "\(ByteCount.format(pool.availableBytes)): use a smaller quantisation or free memory"
+            return "the weights alone (\(ByteCount.format(estimate.weightsBytes)) plus overhead"
+                + (cache > 0 ? " and the prompt cache in RAM" : "") + ") do not fit in "
+                + "\(ByteCount.format(pool.availableBytes)): use a smaller quantisation or free memory" + cacheNote
         }
         var text = "a context of at most \(ctx) would fit with a \(estimate.kvCacheType.rawValue) KV cache"
         // Name the first cheaper cache type that fits the requested context, else what each would allow.
@@ -69,7 +82,15 @@ public struct FitVerdict: Sendable, Equatable {
         } else if !allowed.isEmpty {
             text += allowed.map { ", \($0.1) with \($0.0.rawValue)" }.joined()
         }
-        return text
+        return text + cacheNote
+    }
+
+    /// `set cache_ram to at most 2048 (MiB) or 0 ...`: what llama-server's prompt cache may have when
+    /// the model itself fits and `room` bytes are left beside it.
+    static func cacheHint(room: UInt64) -> String {
+        let mib = room / MemoryEstimate.MiB
+        let at = mib > 0 ? "to at most \(mib) (MiB) or 0" : "to 0"
+        return "the model itself fits; set cache_ram \(at) in its profile (llama-server's prompt cache in RAM, 8192 MiB unless set; 0 turns it off)"
     }
 }
 

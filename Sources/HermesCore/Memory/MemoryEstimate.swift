@@ -27,7 +27,8 @@ public enum GPULayers: Sendable, Equatable {
 }
 
 /// The memory a llama-server needs for a model: weights + KV cache + a reserve, split between the GPU
-/// and host memory by offloaded layers. Pure: built from a `GGUFModelInfo` and launch settings.
+/// and host memory by offloaded layers, plus the host-RAM prompt cache it may grow to (`--cache-ram`,
+/// host memory; on an APU the same RAM as GTT). Pure: built from a `GGUFModelInfo` and launch settings.
 ///
 /// KV cache bytes = n_ctx_total x sum over layers of (key_length + value_length) x head_count_kv x
 /// bytes per element (f16 2, q8_0 34/32, q4_0 18/32). The context is the TOTAL `-c`: with `-np N` every
@@ -86,13 +87,19 @@ public struct MemoryEstimate: Sendable, Equatable {
     public let weightsBytes: UInt64
     public let kvCacheBytes: UInt64
     public let overheadBytes: UInt64
+    /// llama-server's prompt cache in host RAM (`--cache-ram`) as the launch sets it.
+    public let promptCache: PromptCacheRAM
+    /// What that cache may grow to: its MiB, or the context's KV when unlimited; 0 when off.
+    public let promptCacheBytes: UInt64
     /// The part that lives in GPU memory (GTT or VRAM); 0 on the CPU.
     public let deviceBytes: UInt64
-    /// The part that lives in host memory: CPU layers and, on the CPU, everything.
+    /// The part that lives in host memory: CPU layers, the prompt cache and, on the CPU, everything.
     public let hostBytes: UInt64
 
+    /// Weights, KV cache and overhead: what the model itself takes, without the prompt cache.
+    public var modelBytes: UInt64 { .saturatingSum(.saturatingSum(weightsBytes, kvCacheBytes), overheadBytes) }
     /// Saturates at 2^64 - 1 bytes (a hostile header), which fits nowhere.
-    public var totalBytes: UInt64 { .saturatingSum(.saturatingSum(weightsBytes, kvCacheBytes), overheadBytes) }
+    public var totalBytes: UInt64 { .saturatingSum(modelBytes, promptCacheBytes) }
     /// What each slot gets: context / slots.
     public var contextPerSlot: Int { context / max(slots, 1) }
     public var runsOnCPU: Bool { gpuLayers == 0 }
@@ -102,8 +109,9 @@ public struct MemoryEstimate: Sendable, Equatable {
 
     /// Estimates a launch of `model` with `-c context -np slots -ctk/-ctv kvCacheType -ngl gpuLayers`.
     /// `context` 0 (or negative) means the model's own `context_length`, as llama-server does.
+    /// `promptCache` is `--cache-ram` (off unless given; the profile-settings init gives the server's default).
     public init(model: GGUFModelInfo, context: Int = 0, slots: Int = 1, kvCacheType: KVCacheType = .f16,
-                gpuLayers: GPULayers = .all, reserve: Reserve = .default) {
+                gpuLayers: GPULayers = .all, reserve: Reserve = .default, promptCache: PromptCacheRAM = .off) {
         let blocks = max(model.blockCount, 0)
         let ctx = context > 0 ? context : max(model.contextLength, 0)
         let onGPU: Int
@@ -125,6 +133,9 @@ public struct MemoryEstimate: Sendable, Equatable {
         let modelBytes = UInt64.saturatingSum(model.weightsBytes, kv)
         self.overheadBytes = reserve.bytes(for: modelBytes)
         let total = UInt64.saturatingSum(modelBytes, overheadBytes)
+        self.promptCache = promptCache
+        let cache = promptCache.bytes(kvCacheBytes: kv)
+        self.promptCacheBytes = cache
 
         // llama.cpp offloads the LAST n layers, so per-layer KV heads are summed over those.
         let gpuRange = (blocks - onGPU)..<blocks
@@ -138,7 +149,7 @@ public struct MemoryEstimate: Sendable, Equatable {
             let proportional = UInt64(clampingDouble: (Double(deviceModel) * reserve.fraction).rounded(.up))
             deviceBytes = min(.saturatingSum(.saturatingSum(deviceModel, reserve.fixedBytes), proportional), total)
         }
-        hostBytes = .saturatingDifference(total, deviceBytes)
+        hostBytes = .saturatingSum(.saturatingDifference(total, deviceBytes), cache)
     }
 
     /// KV cache bytes for `context` tokens over `layers` (all by default):
@@ -154,7 +165,13 @@ public struct MemoryEstimate: Sendable, Equatable {
         var kv = "KV cache \(ByteCount.format(kvCacheBytes)) for \(context) ctx"
         if slots > 1 { kv += " (\(slots) slots x \(contextPerSlot))" }
         if kvCacheType != .f16 { kv += " as \(kvCacheType.rawValue)" }
-        return "weights \(ByteCount.format(weightsBytes)) + \(kv) + \(ByteCount.format(overheadBytes)) overhead"
+        let model = "weights \(ByteCount.format(weightsBytes)) + \(kv) + \(ByteCount.format(overheadBytes)) overhead"
+        return promptCacheBytes == 0 ? model : model + " + \(promptCacheItem)"
+    }
+
+    /// `prompt cache in RAM up to 8.0 GiB (cache_ram 8192, llama-server's default)`.
+    public var promptCacheItem: String {
+        "prompt cache in RAM up to \(ByteCount.format(promptCacheBytes)) (\(promptCache.origin))"
     }
 
     /// Where it runs: `on the GPU`, `on the CPU`, `20 of 40 layers on the GPU`.
@@ -165,17 +182,21 @@ public struct MemoryEstimate: Sendable, Equatable {
     }
 
     /// The largest total context (a multiple of 256, as llama.cpp pads it) whose estimate fits in
-    /// `available` bytes of one pool, with this estimate's KV type and reserve; nil if not even a
-    /// 256-token context fits, and the current context for a model without a KV cache. Assumes device
-    /// and host share the pool (CPU, or an APU's GTT).
+    /// `available` bytes of one pool, with this estimate's KV type, reserve and prompt cache; nil if not
+    /// even a 256-token context fits, and the current context for a model without a KV cache. Assumes
+    /// device and host share the pool (CPU, or an APU's GTT).
     public func largestContext(fitting available: UInt64, kvCacheType type: KVCacheType? = nil) -> Int? {
         let perToken = type.map { kvBytesPerToken / kvCacheType.bytesPerElement * $0.bytesPerElement } ?? kvBytesPerToken
-        guard available > reserve.fixedBytes, perToken.isFinite else { return nil }
-        // total = W + k*c + fixed + fraction*(W + k*c)  <=  available
-        let budget = Double(available - reserve.fixedBytes) / (1 + reserve.fraction) - Double(weightsBytes)
+        // A capped prompt cache is a fixed amount; an unlimited one holds up to the context's KV again.
+        let fixedCache = promptCache.isUnlimited ? 0 : promptCacheBytes
+        let fixed = UInt64.saturatingSum(reserve.fixedBytes, fixedCache)
+        guard available > fixed, perToken.isFinite else { return nil }
+        // total = W + k*c + fixed + fraction*(W + k*c) [+ k*c when unlimited]  <=  available
+        let budget = Double(available - fixed) - Double(weightsBytes) * (1 + reserve.fraction)
         guard budget > 0 else { return nil }
         guard perToken > 0 else { return context }
-        let tokens = Int(clampingDouble: min(budget / perToken, Double(Int32.max)))
+        let perTokenTotal = perToken * (1 + reserve.fraction) + (promptCache.isUnlimited ? perToken : 0)
+        let tokens = Int(clampingDouble: min(budget / perTokenTotal, Double(Int32.max)))
         let padded = tokens / 256 * 256
         return padded >= 256 ? padded : nil
     }

@@ -61,9 +61,12 @@ public enum Admission {
         public var reclaimableBytes: UInt64
         /// Servers that hold memory in the pool but may not be evicted (pinned, manual, or busy).
         public var kept: [String]
+        /// What the need is made of (`MemoryEstimate.breakdown`), when the caller knows it.
+        public var breakdown: String? = nil
 
         public var description: String {
-            var s = "\(profile) needs \(ByteCount.format(neededBytes)) of \(pool); "
+            var s = "\(profile) needs \(ByteCount.format(neededBytes)) of \(pool)"
+                + (breakdown.map { " (\($0))" } ?? "") + "; "
                 + "\(ByteCount.format(availableBytes)) is free"
             if reclaimableBytes > 0 { s += " and evicting idle servers would free \(ByteCount.format(reclaimableBytes)) more" }
             if !kept.isEmpty { s += " (kept: \(kept.joined(separator: ", ")))" }

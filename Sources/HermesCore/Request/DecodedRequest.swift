@@ -28,6 +28,8 @@ public struct DecodedRequest: Sendable, Equatable {
     public var metadata = RequestMetadata()
     /// Every output-token limit the body sends (`max_tokens`, `max_completion_tokens`, `n_predict`, ...).
     public var tokenLimits: [TokenLimit] = []
+    /// The client's own `id_slot` (0...255); nil when absent, null or -1 (any slot).
+    public var slotID: Int?
     /// The body's length in bytes.
     public var bodyBytes = 0
     /// Where `model`'s value (string or null, quotes included) is spelled; nil when absent.
@@ -38,9 +40,11 @@ public struct DecodedRequest: Sendable, Equatable {
     public var memberCount = 0
     /// The endpoint's required field (`messages`, `prompt`, `input`) was read.
     var sawRequired = false
-    /// Where each message of `messages` is spelled in the body, in order (for `PrefixKeys`).
+    /// Where each message of `messages` (each item of a Responses `input`, each whole chunk of a
+    /// completions `prompt`) is spelled in the body, in order (for `PrefixKeys`).
     public var messageSpans: [Range<Int>] = []
-    /// Where what precedes every message in the model's prompt is spelled: `tools`/`functions`, `system`.
+    /// Where what precedes every message in the model's prompt is spelled: `tools`/`functions`,
+    /// `system`, `instructions`.
     public var headSpans: [Range<Int>] = []
 
     public init(endpoint: RoutedEndpoint) { self.endpoint = endpoint }

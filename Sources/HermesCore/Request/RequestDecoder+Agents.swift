@@ -8,8 +8,14 @@ extension RequestDecoder {
         case "input":
             var text: [UInt8] = []
             text.reserveCapacity(r.bodyBytes)
+            // Prefix keys: a string input is one message, a list one per item (PrefixKeys).
+            let isString = s.peekKind() == .string
+            let start = s.index
             try readStringOrList("input", expected: "a string or a list of input items", &s, into: &text) { i, s, text in
                 let param = "input[\(i)]"
+                _ = s.peekKind()
+                let itemStart = s.index
+                defer { r.messageSpans.append(itemStart..<s.index) }
                 if !text.isEmpty { text.append(0x0A) }
                 switch s.peekKind() {
                 case .string:
@@ -35,12 +41,15 @@ extension RequestDecoder {
                     throw RequestError(code: "invalid_input", message: "\(param) must be a string or an object", param: param)
                 }
             }
+            if isString { r.messageSpans = [start..<s.index] }
             r.addPrompt(text)
             r.sawRequired = true
         case "instructions":
             switch s.peekKind() {
             case .string:
+                let start = s.index
                 r.addPrompt(Array(try s.string().utf8), before: true)
+                r.headSpans.append(start..<s.index)
             case .null: _ = try s.literal()
             default: throw typeError(key, "a string")
             }

@@ -51,6 +51,23 @@ extension RequestDecoder {
         }
     }
 
+    /// `id_slot`, llama-server's slot for the request: an integer from -1 (any: llama-server's default)
+    /// to 255, or null.
+    static func readSlotID(_ s: inout JSONScanner, _ r: inout DecodedRequest) throws {
+        switch s.peekKind() {
+        case .number:
+            let n = try s.number()
+            guard let v = n.value, (-1...255).contains(v) else {
+                throw RequestError(code: "invalid_value", message: "'id_slot' must be an integer from -1 to 255", param: "id_slot")
+            }
+            r.slotID = v >= 0 ? v : nil
+        case .null:
+            _ = try s.literal()
+        default:
+            throw typeError("id_slot", "an integer")
+        }
+    }
+
     /// A list (true when it has an element) or null (false).
     static func readNonEmptyList(_ param: String, _ s: inout JSONScanner) throws -> Bool {
         switch s.peekKind() {

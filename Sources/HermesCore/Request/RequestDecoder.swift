@@ -89,6 +89,8 @@ public enum RequestDecoder {
             }
         case "metadata":
             try readMetadata(&s, &r)
+        case "id_slot":
+            try readSlotID(&s, &r)
         case "tools", "functions":
             let start = s.index
             r.hasTools = try readNonEmptyList(key, &s) || r.hasTools
@@ -182,6 +184,9 @@ public enum RequestDecoder {
     /// (token-id lists are passed over).
     static func promptMember(_ key: String, field: String, _ s: inout JSONScanner, _ r: inout DecodedRequest) throws -> Bool {
         guard key == field else { return false }
+        let isString = s.peekKind() == .string
+        let start = s.index
+        defer { if isString, r.endpoint == .completions { r.messageSpans = PrefixKeys.chunks(ofString: start..<s.index) } }
         var text: [UInt8] = []
         try readStringOrList(field, expected: "a string or a list", &s, into: &text) { _, s, text in
             if s.peekKind() == .string {

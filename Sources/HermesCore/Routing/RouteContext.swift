@@ -20,6 +20,25 @@ public enum RoutedEndpoint: String, Sendable, Codable, CaseIterable {
         case .messagesCountTokens: return "/messages/count_tokens"
         }
     }
+
+    /// Generates in one of llama-server's slots: a warm-cache profile's front places these (and may
+    /// restore a saved conversation first).
+    public var picksSlot: Bool {
+        switch self {
+        case .chatCompletions, .completions, .responses, .messages: return true
+        case .embeddings, .messagesCountTokens: return false
+        }
+    }
+
+    /// llama-server b11434 honours a body's `id_slot` here (its log says "selected slot by id"). Its
+    /// Anthropic converter keeps only a few members (`temperature`, `top_p`, `top_k`, `stream`, ...), so
+    /// on `/v1/messages` the server picks the slot itself.
+    public var takesSlotID: Bool {
+        switch self {
+        case .chatCompletions, .completions, .responses: return true
+        case .messages, .embeddings, .messagesCountTokens: return false
+        }
+    }
 }
 
 /// A request the front refuses before routing: it becomes an OpenAI-shaped 4xx.

@@ -5,11 +5,23 @@ public struct WarmPlacement: Sendable, Equatable {
     public var restoredFile: String?
     /// Tokens the restore brought back (llama-server's `n_restored`).
     public var restoredTokens: Int
+    /// The request names the slot (`id_slot`). False where the endpoint drops it (Anthropic Messages on
+    /// b11434): llama-server then chooses, and which slot it took is read back from `/slots`.
+    public var pinned: Bool
+    /// What the slot was known to hold before (for a placement that was not pinned: if llama-server
+    /// took another slot, this one still holds it).
+    public var previousKeys: [UInt64]
+    /// The request's prefix keys, for a placement that was not pinned (moved to the slot it ran in).
+    public var keys: [UInt64]
 
-    public init(slot: Int, restoredFile: String? = nil, restoredTokens: Int = 0) {
+    public init(slot: Int, restoredFile: String? = nil, restoredTokens: Int = 0, pinned: Bool = true, previousKeys: [UInt64] = [],
+                keys: [UInt64] = []) {
         self.slot = slot
         self.restoredFile = restoredFile
         self.restoredTokens = restoredTokens
+        self.pinned = pinned
+        self.previousKeys = previousKeys
+        self.keys = keys
     }
 }
 
@@ -19,7 +31,9 @@ public struct WarmPlacement: Sendable, Equatable {
 public protocol WarmCacheProvider: Sendable {
     /// Picks the slot for a request with these `PrefixKeys` on the server `status` describes, restoring
     /// a saved conversation into it first when that is worth it. Nil: send without `id_slot`.
-    func place(profile: String, status: LocalRuntimeStatus, keys: [UInt64]) async -> WarmPlacement?
+    /// `pinned`: the request will carry `id_slot` (see `WarmPlacement.pinned`); `clientSlot`: the one
+    /// the client named itself, which the request keeps (a saved conversation may be restored into it).
+    func place(profile: String, status: LocalRuntimeStatus, keys: [UInt64], pinned: Bool, clientSlot: Int?) async -> WarmPlacement?
     /// The request sent to `placement` is done; `cacheN` is its answer's `timings.cache_n` when seen.
     func finished(profile: String, placement: WarmPlacement, cacheN: Int?)
 }

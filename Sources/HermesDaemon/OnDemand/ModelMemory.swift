@@ -6,6 +6,8 @@ import HermesGPU
 struct ModelMemory: Sendable, Equatable {
     var neededBytes: UInt64
     var pool: Admission.Pool
+    /// What the need is made of, for a refusal (`weights ... + prompt cache in RAM up to 8.0 GiB ...`).
+    var breakdown: String? = nil
 }
 
 /// Where the on-demand manager reads a model's need and its pool's free memory. The daemon's source
@@ -23,14 +25,17 @@ enum ModelMemoryProbe {
             guard let model = settings.model, let info = try? await GGUFReader().readModelInfoOnOwnThread(path: model) else { return nil }
             let estimate = MemoryEstimate(model: info, settings: settings)
             if !estimate.runsOnCPU, let gpu = await monitor.fit() {
-                // An APU's GTT is system RAM: the whole need comes from it. A discrete card holds the
-                // device part; its host part is not what runs short on these machines.
-                let need = gpu.pool == .gtt || estimate.fullyOffloaded ? estimate.totalBytes : estimate.deviceBytes
+                // An APU's GTT is system RAM: the whole need comes from it, the prompt cache in RAM
+                // (`cache_ram`) included. A discrete card holds the device part; its host part is not
+                // what runs short on these machines.
+                let need = gpu.pool == .gtt ? estimate.totalBytes : estimate.deviceBytes
                 return ModelMemory(neededBytes: need,
-                                   pool: .init(name: gpu.pool.displayName, totalBytes: gpu.totalBytes, freeBytes: gpu.usableBytes))
+                                   pool: .init(name: gpu.pool.displayName, totalBytes: gpu.totalBytes, freeBytes: gpu.usableBytes),
+                                   breakdown: need == estimate.totalBytes ? estimate.breakdown : nil)
             }
             guard let available = SystemMemory.availableBytes(meminfoPath: monitor.meminfoPath) else { return nil }
-            return ModelMemory(neededBytes: estimate.totalBytes, pool: .init(name: "system memory", totalBytes: nil, freeBytes: available))
+            return ModelMemory(neededBytes: estimate.totalBytes, pool: .init(name: "system memory", totalBytes: nil, freeBytes: available),
+                               breakdown: estimate.breakdown)
         }
     }
 }

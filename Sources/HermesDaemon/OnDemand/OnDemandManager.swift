@@ -123,7 +123,8 @@ actor OnDemandManager {
                     }
                     await unload(v, reason: .evicted(for: name))
                 }
-            case .refuse(let shortfall):
+            case .refuse(var shortfall):
+                shortfall.breakdown = need.breakdown
                 logger.notice("model refused", metadata: ["profile": "\(name)", "reason": "no_memory", "detail": "\(shortfall)"])
                 events.record(event: "refused", profile: name, reason: "no_memory", detail: shortfall.description)
                 return .noMemory(shortfall.description)
