@@ -40,6 +40,8 @@ echo "tar $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b - a }')"
 sync; a=$(date +%s.%N); dpkg -i "$deb" >/dev/null; b=$(date +%s.%N)
 echo "deb $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b - a }')"
 export HERMES_RUNTIME_HOME="$d/root"
+mkdir -p "$d/root/runtimes"
+printf 'front:\n  listen: 127.0.0.1:18082\n' > "$d/root/runtime.yaml"
 /usr/local/bin/hermes-runtime --version
 /usr/bin/hermes-runtime --version
 /usr/bin/hermes-runtime gpu --json | grep '"source_detail"'
