@@ -78,6 +78,9 @@ context: 64000
 threads: 2
 predict: 256
 gpu_layers: 0
+# llama-server's prompt cache in RAM is 8 GiB unless set, and the fit check counts it: a tiny model on
+# a small machine needs little.
+cache_ram: 256
 health:
   startup_timeout: 60s
   generation_interval: 30s
