@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the build, the GPU probe and the tests need. Idempotent: apt runs only when one is missing.
 source "$(dirname "$0")/common.sh"
-# chromium: the status page's test renders it in a real headless browser.
-PACKAGES=(librocm-smi-dev libdrm-dev util-linux procps iproute2 nginx-light wrk curl chromium fonts-dejavu-core)
+# chromium: the status page's test renders it in a real headless browser. binutils (strip, readelf) and
+# dpkg: scripts/package.sh; systemd: systemd-analyze verifies the units the packages ship.
+PACKAGES=(librocm-smi-dev libdrm-dev util-linux procps iproute2 nginx-light wrk curl chromium fonts-dejavu-core
+          binutils dpkg systemd)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
