@@ -6,7 +6,7 @@ import HermesCore
 /// the rest an upstream's JSON answer (`/v1/chat/completions/input_tokens`, `/tokenize`). Checks that
 /// nothing traps and that what comes out stays in range: counts are non-negative, a Retry-After is a
 /// finite non-negative number of seconds, cooldowns are capped, and the give-up answer's Retry-After
-/// is a whole number of seconds within an hour.
+/// is a whole number of seconds within an hour. The body is also read as `/slots` (`SlotsReport`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzUpstream(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data else { return 0 }
@@ -30,6 +30,10 @@ public func fuzzUpstream(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let giveUp = AttemptPlan.giveUp(ends)
     if let r = giveUp.retryAfter, !(0...3600).contains(r) { fatalError("give-up Retry-After out of range: \(r)") }
     _ = AttemptEnd.kind(outcome: header)
+    // The body as llama-server's `/slots`: the slots chosen are ones the answer listed, in range.
+    let slots = Data(body)
+    if let s = SlotsReport.lastServed(slots), !(0...255).contains(s) { fatalError("last served slot out of range: \(s)") }
+    if let p = SlotsReport.probeSlot(slots), !(0...255).contains(p.slot) || p.holds < 0 { fatalError("probe slot out of range: \(p)") }
     return 0
 }
 

@@ -25,8 +25,17 @@ public enum PortCheck {
         return r == 0
     }
 
-    /// "pid 1234 (nginx)" for the process listening on `port`, when /proc lets us see it.
+    /// "pid 1234 (nginx)" for the process listening on `port`, when /proc lets us see it. /proc/net/tcp
+    /// is read a page at a time and can miss a line while thousands of sockets come and go, so a scan
+    /// that finds nothing is tried again, three times at most.
     public static func holder(port: Int) -> String? {
+        for _ in 0..<3 {
+            if let found = scanHolder(port: port) { return found }
+        }
+        return nil
+    }
+
+    private static func scanHolder(port: Int) -> String? {
         var inodes = Set<String>()
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
             guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HermesCore
 import NIOCore
 
 /// What the supervisor asks a running llama-server over HTTP: `/health`, a one-token generation, the
@@ -25,8 +26,10 @@ extension ServerSupervisor {
     }
 
     /// nil when a one-token generation answers 200, else why not.
-    nonisolated func probeGeneration() async -> GenerationFailure? {
-        let body = #"{"messages":[{"role":"user","content":"ping"}],"max_tokens":1,"temperature":0}"#
+    /// `slot`: the slot to run it in (`SlotsReport.probeSlot`), so it does not displace a conversation.
+    nonisolated func probeGeneration(slot: Int? = nil) async -> GenerationFailure? {
+        let pin = slot.map { "\"id_slot\":\($0)," } ?? ""
+        let body = #"{"# + pin + #""messages":[{"role":"user","content":"ping"}],"max_tokens":1,"temperature":0}"#
         let timeout = max(health.timeout, 30)
         guard let r = await post("\(baseURL)/v1/chat/completions", body: body, timeout: timeout) else {
             return GenerationFailure(reason: "a one-token generation got no answer within \(Int(timeout)) s", noAnswer: true)
@@ -39,6 +42,8 @@ extension ServerSupervisor {
         var contextPerSlot: Int?
         /// nil when the server only answered `/props`.
         var busy: Int?
+        /// The idle slot holding least and what it holds, for the generation probe (nil from `/props`).
+        var probeSlot: (slot: Int, holds: Int)?
     }
 
     /// `/slots` gives each slot's `n_ctx` and `is_processing`; `/props` (when `/slots` is off) the totals.
@@ -49,7 +54,8 @@ extension ServerSupervisor {
         {
             return SlotFacts(total: slots.count,
                              contextPerSlot: slots.compactMap { $0["n_ctx"] as? Int }.min(),
-                             busy: slots.filter { ($0["is_processing"] as? Bool) == true }.count)
+                             busy: slots.filter { ($0["is_processing"] as? Bool) == true }.count,
+                             probeSlot: SlotsReport.probeSlot(r.body))
         }
         if let r = await get("\(baseURL)/props", timeout: 2), r.status == 200,
             let props = (try? JSONSerialization.jsonObject(with: r.body)) as? [String: Any]

@@ -54,6 +54,8 @@ public actor ServerSupervisor {
     /// Generation probes on their own: `/health` answers while a stuck inference loop does not, so a
     /// health success between two failed generations must not clear them.
     private var generationJudge: HealthJudge
+    /// The server log already says the generation probe is being skipped (said once per run of skips).
+    private var probeSkipNoted = false
     private var lastError: String?
     private var hint: String?
     private var failureLines: [String]?
@@ -357,7 +359,18 @@ public actor ServerSupervisor {
             // A busy server is producing tokens; a probe would only queue behind real work.
             let slotsFull = slotsTotal.map { total in slotsBusy.map { $0 >= total } ?? false } ?? false
             if schedule.generationDue(at: clock.now, slotsFull: slotsFull) {
-                let failure = await probeGeneration()
+                // The slot it runs in is read just before: the idle one holding least. When every idle
+                // slot holds a conversation the probe is skipped: it would throw one away, and `/slots`
+                // just answered from llama-server's task loop, so that loop is not stuck.
+                let pick = await readSlots()?.probeSlot
+                if let pick, pick.holds > SlotsReport.probeDisplaces {
+                    if !probeSkipNoted { sink.note("generation probe skipped: every idle slot holds a conversation (/slots answered)") }
+                    probeSkipNoted = true
+                    await sleep(0.05)
+                    continue
+                }
+                probeSkipNoted = false
+                let failure = await probeGeneration(slot: pick?.slot)
                 if let f = failure, HealthJudge.restartsAtOnce(generationGotNoAnswer: f.noAnswer, usesRPCWorkers: usesRPCWorkers) {
                     return await kill(c, wedged: "\(f.reason) while /health answered: stuck on an rpc worker that stopped answering")
                 }

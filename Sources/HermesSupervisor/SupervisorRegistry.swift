@@ -92,15 +92,17 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
         guard profile.isSupervised else { throw StartError.notLocal(name, kind: profile.kindName) }
         let settings = profile.llamaServer ?? LlamaServerSettings()
         // The fit check awaits the GPU probe; a start arriving meanwhile joins this one.
-        if let pending = launching[profile.name] { return try await pending.value }
+        // Every answer decorated as `status(of:)` is (an rpc-worker's kind, a main's lost worker): a
+        // worker ready at once is answered from here, and `start` words it by its kind.
+        if let pending = launching[profile.name] { return decorated(try await pending.value) }
         if let existing = supervisors[profile.name] {
             let s = await existing.status()
-            if [.starting, .ready, .unhealthy, .restarting].contains(s.phase) { return s }
+            if [.starting, .ready, .unhealthy, .restarting].contains(s.phase) { return decorated(s) }
         }
         let task = Task { try await self.launch(profile, settings, force: force) }
         launching[profile.name] = task
         defer { launching[profile.name] = nil }
-        return try await task.value
+        return decorated(try await task.value)
     }
 
     private func launch(_ profile: Profile, _ settings: LlamaServerSettings, force: Bool) async throws -> ServerStatus {

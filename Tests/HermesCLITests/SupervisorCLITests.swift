@@ -232,8 +232,15 @@ final class ResultBox: @unchecked Sendable {
         // A longer hang: three failures in a row make it unhealthy (six would restart it). The line is
         // written as the phase turns unhealthy, so the server is let go at once: asking `status` while
         // it stays stopped could take long enough on a loaded box for three more probes to fail.
+        // Let go from the watching thread itself, the moment the line is there: from the test's task it
+        // could come seconds later on a loaded box (the task waits for a turn on the pool), long enough
+        // for three more probes to fail and restart it.
         kill(pid, SIGSTOP)
-        let third = await TestEnvironment.firstTime(timeout: 60) { log().contains("probe failed (3 in a row):") }
+        let third = await TestEnvironment.firstTime(timeout: 60) {
+            guard log().contains("probe failed (3 in a row):") else { return false }
+            kill(pid, SIGCONT)
+            return true
+        }
         kill(pid, SIGCONT)
         #expect(third != nil, "three failed probes in a row were never logged")
         #expect(await TestEnvironment.eventually(timeout: 60) { (try? await status().phase) == "ready" })

@@ -96,4 +96,31 @@ import Testing
     ] as [(String, Int?)]) func theSlotThatRanTheLatestTask(_ json: String, expected: Int?) {
         #expect(SlotsReport.lastServed(Data(json.utf8)) == expected)
     }
+
+    /// The slot a generation probe runs in: the idle one holding least (an empty one first), never a
+    /// busy one; nil where the answer says nothing clear.
+    @Test(arguments: [
+        // b11434's shape: slot 0 ran nothing, slot 1 holds a 42-token prompt.
+        (#"[{"id":0,"n_ctx":1024,"is_processing":false},{"id":1,"n_ctx":1024,"is_processing":false,"id_task":0,"n_prompt_tokens":42}]"#, 0),
+        (#"[{"id":0,"is_processing":false,"id_task":3,"n_prompt_tokens":900},{"id":1,"is_processing":false,"id_task":5,"n_prompt_tokens":12}]"#, 1),
+        (#"[{"id":0,"is_processing":true},{"id":1,"is_processing":false,"id_task":5,"n_prompt_tokens":800}]"#, 1),
+        (#"[{"id":0,"is_processing":false,"id_task":1,"n_prompt_tokens":50},{"id":1,"is_processing":false,"id_task":2,"n_prompt_tokens":50}]"#, 0),
+        (#"[{"id":0,"is_processing":true}]"#, nil),
+        (#"[{"id":0,"id_task":1,"n_prompt_tokens":-5},{"id":1,"id_task":2,"n_prompt_tokens":3}]"#, 0),
+        (#"[{"id":0,"id_task":1,"n_prompt_tokens":1e300}]"#, nil),
+        (#"[{"id":300}]"#, nil),
+        ("[]", nil),
+        ("not json", nil),
+    ] as [(String, Int?)]) func theSlotAProbeRunsIn(_ json: String, expected: Int?) {
+        #expect(SlotsReport.probeSlot(Data(json.utf8))?.slot == expected)
+    }
+
+    @Test func whatTheProbesSlotHolds() {
+        let both = #"[{"id":0,"is_processing":false,"id_task":3,"n_prompt_tokens":900},{"id":1,"is_processing":false,"id_task":5,"n_prompt_tokens":300}]"#
+        let pick = SlotsReport.probeSlot(Data(both.utf8))
+        #expect(pick?.slot == 1 && pick?.holds == 300)
+        #expect((pick?.holds ?? 0) > SlotsReport.probeDisplaces, "every idle slot holds a conversation: the probe is skipped")
+        let empty = #"[{"id":0,"is_processing":false},{"id":1,"is_processing":false,"id_task":5,"n_prompt_tokens":300}]"#
+        #expect(SlotsReport.probeSlot(Data(empty.utf8))?.holds == 0)
+    }
 }

@@ -41,7 +41,9 @@ final class VirtualClock: SupervisorClock {
         let command = LlamaServerCommand(executable: python, arguments: ["-m", "http.server", String(port), "--bind", "127.0.0.1",
                                                                          "--directory", root.path],
                                          environment: [:], host: "127.0.0.1", port: port)
-        let keeper = KeeperLaunch(executable: try TestEnvironment.builtProduct("hermes-runtime"), inheritedEnvironment: ProcessInfo.processInfo.environment, lease: 60)
+        // No daemon holds the lock here, so the keeper's lease runs from the start: long enough that only
+        // the injected clock's timeout can end this start, however slow the real turns are under load.
+        let keeper = KeeperLaunch(executable: try TestEnvironment.builtProduct("hermes-runtime"), inheritedEnvironment: ProcessInfo.processInfo.environment, lease: 3600)
         // Each turn of the readiness loop (a real /health request, then a sleep) is 20 virtual seconds:
         // 30 turns, however slow each real request is.
         let clock = VirtualClock(step: 20)

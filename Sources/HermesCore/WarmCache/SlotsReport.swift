@@ -12,8 +12,10 @@ public enum SlotsReport {
         var id: Int
         var isProcessing: Bool?
         var idTask: Int?
+        /// Tokens of the prompt the slot last processed (absent on a slot that has run nothing).
+        var promptTokens: Int?
         enum CodingKeys: String, CodingKey {
-            case id, isProcessing = "is_processing", idTask = "id_task"
+            case id, isProcessing = "is_processing", idTask = "id_task", promptTokens = "n_prompt_tokens"
         }
     }
 
@@ -28,4 +30,20 @@ public enum SlotsReport {
         guard let top = idle.max(by: { ($0.idTask ?? -1) < ($1.idTask ?? -1) }) else { return nil }
         return idle.filter { $0.idTask == top.idTask }.count == 1 ? top.id : nil
     }
+
+    /// The slot a supervisor's one-token generation probe should use: the idle slot holding the fewest
+    /// prompt tokens (one that has run nothing holds none), the lowest id among equals. Without it
+    /// llama-server places the probe by prompt similarity, and a "ping" shares the chat template's first
+    /// tokens with every conversation: it lands in a conversation's slot and throws that conversation's
+    /// KV away. `holds`: the prompt tokens that slot holds. Nil when no slot is idle or the answer says
+    /// nothing clear.
+    public static func probeSlot(_ data: Data) -> (slot: Int, holds: Int)? {
+        guard data.count <= maxBytes, let slots = try? JSONDecoder().decode([Slot].self, from: data) else { return nil }
+        let idle = slots.filter { $0.isProcessing != true && (0...255).contains($0.id) }
+        func held(_ s: Slot) -> Int { s.idTask == nil ? 0 : max(0, s.promptTokens ?? 0) }
+        return idle.min { (held($0), $0.id) < (held($1), $1.id) }.map { ($0.id, held($0)) }
+    }
+
+    /// Prompt tokens below which a slot holds no conversation worth keeping (a probe's own "ping").
+    public static let probeDisplaces = 64
 }

@@ -105,6 +105,10 @@ actor OnDemandManager {
     private func finish(_ name: String, _ answer: LoadAnswer) {
         jobs[name] = nil
         if case .failed(let why) = answer { failures[name] = (.now, why) }
+        // The idle clock starts when the model is ready, not when its load began: a load longer than
+        // `idle_unload` (a loaded box, a big model) must not be unloaded under the request that waited
+        // for it, before the front has even sent that request on.
+        if case .ready = answer { loadedAt[name] = .now }
     }
 
     /// Admission, evictions and the spawn, serialized with every other admission.
