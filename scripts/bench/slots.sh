@@ -21,7 +21,7 @@ export BENCH_HERMES="${HERMES_RUNTIME_BIN:-$(scripts/release-build.sh)}"
 export BENCH_LLAMA="${HERMES_RUNTIME_LLAMA_SERVER:-$(ls -d "$HERMES_CACHE"/llama-server/b*/bin/llama-server | sort | tail -1)}"
 export BENCH_MODEL="${HERMES_RUNTIME_TEST_MODEL:-$MODEL_FILE}"
 exec "$TOOLS_VENV/bin/python" - <<'PY'
-import json, os, random, statistics, subprocess, tempfile, threading, time, urllib.request
+import json, os, random, shutil, statistics, subprocess, tempfile, threading, time, urllib.request
 
 hermes, llama, model = os.environ["BENCH_HERMES"], os.environ["BENCH_LLAMA"], os.environ["BENCH_MODEL"]
 cache_ram, repeats = int(os.environ["BENCH_CACHE_RAM"]), int(os.environ["BENCH_REPEATS"])
@@ -140,9 +140,10 @@ try:
     rows = []
     for n in sizes:
         post(base + "/completion", {"prompt": ids[:n], "n_predict": 1, "id_slot": 0, "cache_prompt": True})
-        idle = [ask() for _ in range(repeats)]
-        during, save = [], []
-        for _ in range(repeats):
+        ask()
+        idle, during, save = [], [], []
+        for _ in range(repeats):  # alternating, so that the load of the box weighs on both alike
+            idle.append(ask())
             out = {}
             th = threading.Thread(target=lambda: out.update(post(base + "/slots/0?action=save", {"filename": "s.bin"})[0]))
             th.start(); time.sleep(0.005)
@@ -154,6 +155,7 @@ try:
         rows.append((n, mb, save_ms, statistics.median(idle) * 1000, statistics.median(during) * 1000, stall))
 finally:
     server.terminate(); server.wait()
+    shutil.rmtree(saves); shutil.rmtree(root)
 
 print(f"\nload average {os.getloadavg()[0]:.1f}; llama-server -np 2 -c {2 * per_slot} -t 2 --swa-full; median of {repeats}; "
       "a one-token request to slot 1 sent 5 ms after a save of slot 0 starts")
