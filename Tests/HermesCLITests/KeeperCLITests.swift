@@ -20,11 +20,12 @@ import Testing
         let log = state.appendingPathComponent("logs/sh.log")
         let cli = try CLIRunner(configRoot: state)
         let began = Date()
-        let r = try await cli.run(keeperArguments(state: state, log: log, lease: 5, script: "echo server-says-hello; exec sleep 300"), timeout: 30)
+        let r = try await cli.run(keeperArguments(state: state, log: log, lease: 5, script: "echo server-says-hello; exec sleep 300"), timeout: 150)
         let took = Date().timeIntervalSince(began)
         #expect(r.status == 0, "\(r.output)")
-        // The lease is 5 s; the rest is starting a debug binary, which a loaded CI box can stretch.
-        #expect(took >= 5 && took < 25, "took \(took) s")
+        // The lease is 5 s; the rest is starting a debug binary, which a loaded box can stretch far: the
+        // upper bound only tells a keeper that never let go.
+        #expect(took >= 5 && took < 120, "took \(took) s")
         let text = try String(contentsOf: log, encoding: .utf8)
         #expect(text.contains("server-says-hello"))
         #expect(text.contains("keeper: no daemon for 5 s (daemon.lease): stopping llama-server"))

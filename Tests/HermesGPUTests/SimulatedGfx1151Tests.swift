@@ -167,8 +167,11 @@ struct SimulatedGfx1151Tests {
     @Test("--watch redraws until SIGINT and then exits 0")
     func watch() async throws {
         let cli = try TestEnvironment.builtProduct("hermes-runtime")
-        let driver = "\"$0\" gpu --watch 0.2 --json & p=$!; sleep 1.5; kill -INT $p; wait $p"
-        let r = try await runProcess(Self.script, ["--", "/bin/bash", "-c", driver, cli], timeout: 30)
+        // Stopped once three frames are out, not after a fixed time a loaded box can spend starting up.
+        let driver = "f=$(mktemp); \"$0\" gpu --watch 0.2 --json > \"$f\" & p=$!; "
+            + "for i in $(seq 900); do [ \"$(wc -l < \"$f\")\" -ge 3 ] && break; sleep 0.1; done; "
+            + "kill -INT $p; wait $p; s=$?; cat \"$f\"; rm -f \"$f\"; exit $s"
+        let r = try await runProcess(Self.script, ["--", "/bin/bash", "-c", driver, cli], timeout: 120)
         #expect(r.status == 0, "\(r)")
         let frames = r.stdout.split(separator: "\n")
         #expect(frames.count >= 3, "\(r)")
@@ -200,8 +203,13 @@ struct SimulatedGfx1151Tests {
         let cli = try TestEnvironment.builtProduct("hermes-runtime")
         let tree = try FakeSysfs.make([FakeCard()])
         defer { tree.cleanUp() }
-        let driver = "\"$0\" gpu --watch 0.2 --sysfs-root \"$1\" & p=$!; sleep 1; kill -INT $p; wait $p"
-        let r = try await runProcess("/bin/bash", ["-c", driver, cli, tree.path], timeout: 30)
+        // Stopped once two screens are out (not after a fixed second: a loaded box can spend that
+        // starting the debug binary).
+        let out = tree.path + "/watch.out"
+        let driver = "\"$0\" gpu --watch 0.2 --sysfs-root \"$1\" > \"$2\" & p=$!; "
+            + "for i in $(seq 900); do [ \"$(grep -oF $'\\e[H\\e[2J' \"$2\" | wc -l)\" -ge 2 ] && break; sleep 0.1; done; "
+            + "kill -INT $p; wait $p; s=$?; cat \"$2\"; exit $s"
+        let r = try await runProcess("/bin/bash", ["-c", driver, cli, tree.path, out], timeout: 120)
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.components(separatedBy: "\u{1B}[H\u{1B}[2J").count >= 3, "\(r)")
         #expect(r.stdout.contains("Ctrl-C to stop"))

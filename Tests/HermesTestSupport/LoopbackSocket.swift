@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,10 +32,23 @@ public enum LoopbackSocket {
         return (fd, Int(UInt16(bigEndian: addr.sin_port)))
     }
 
-    /// A port nothing listens on right now (bound and released).
+    /// A port nothing listens on right now, for a server a test starts later. Chosen at random below
+    /// the kernel's ephemeral range (32768-60999 here), never the same twice in this process: a port
+    /// the kernel handed out (bind to 0) goes back to its pool, and the suite's thousands of outgoing
+    /// connections can take it before the server binds it ("port ... is in use", seen under load).
     public static func freePort() -> Int? {
+        for _ in 0..<200 {
+            let port = Int.random(in: 20_000...32_767)
+            guard handedOut.withLock({ $0.insert(port).inserted }) else { continue }
+            if let (fd, _) = bound(port: port) {
+                close(fd)
+                return port
+            }
+        }
         guard let (fd, port) = bound() else { return nil }
         close(fd)
         return port
     }
+
+    private static let handedOut = Mutex(Set<Int>())
 }
