@@ -16,7 +16,9 @@ import Testing
     }
 
     /// One HTTP exchange on a thread of its own (Swift Testing's pool has as many threads as cores).
-    static func http(_ method: String, _ url: String, body: String? = nil, timeout: Double = 90) async -> Reply {
+    /// The default timeout bounds a hang: a model load plus a 1K-token prefill on one thread of a box
+    /// running the whole suite has taken over 90 s.
+    static func http(_ method: String, _ url: String, body: String? = nil, timeout: Double = 300) async -> Reply {
         await withCheckedContinuation { continuation in
             Thread.detachNewThread {
                 var request = URLRequest(url: URL(string: url)!)
