@@ -351,9 +351,11 @@ public actor ServerSupervisor {
                 pendingRestart = nil
                 return await kill(c, wedged: reason)
             }
+            // What `/slots` said this turn, when the health step read it (the generation probe reuses it).
+            var slotsNow: SlotFacts?
             if schedule.healthDue(at: clock.now) {
                 let failure = await probeHealth()
-                if failure == nil { await refreshSlots() }
+                if failure == nil { slotsNow = await refreshSlots() }
                 if let reason = record(failure) { return await kill(c, wedged: reason) }
             }
             // A busy server is producing tokens; a probe would only queue behind real work.
@@ -362,7 +364,9 @@ public actor ServerSupervisor {
                 // The slot it runs in is read just before: the idle one holding least. When every idle
                 // slot holds a conversation the probe is skipped: it would throw one away, and `/slots`
                 // just answered from llama-server's task loop, so that loop is not stuck.
-                let pick = await readSlots()?.probeSlot
+                var facts = slotsNow
+                if facts == nil { facts = await readSlots() }
+                let pick = facts?.probeSlot
                 if let pick, pick.holds > SlotsReport.probeDisplaces {
                     if !probeSkipNoted { sink.note("generation probe skipped: every idle slot holds a conversation (/slots answered)") }
                     probeSkipNoted = true
@@ -413,11 +417,13 @@ public actor ServerSupervisor {
     }
 
     /// Live slot facts (see `readSlots`); `/props` says nothing of busy slots, so those stay as they were.
-    private func refreshSlots() async {
-        guard let facts = await readSlots() else { return }
+    @discardableResult
+    private func refreshSlots() async -> SlotFacts? {
+        guard let facts = await readSlots() else { return nil }
         slotsTotal = facts.total
         contextPerSlot = facts.contextPerSlot
         if let busy = facts.busy { slotsBusy = busy }
+        return facts
     }
 }
 

@@ -59,8 +59,7 @@ import Testing
         let port = TestEnvironment.freePort()
         let cli = try await start(port)
         defer { cli.shutDown() }
-        let story = String(repeating: "A cat and a dog share a flat in the city and argue about the sofa. ", count: 12)
-        let turn1 = #"{"messages":[{"role":"user","content":"\#(story)"}],"max_tokens":2,"temperature":0}"#
+        let (turn1, turn2) = Self.turns(String(repeating: "A cat and a dog share a flat in the city and argue about the sofa. ", count: 12))
         let first = await web.http("POST", "http://127.0.0.1:\(port)/v1/chat/completions", body: turn1)
         #expect(first.status == 200, "\(first.body)")
         let held = try #require((await slots(port)).filter { ($0.prompt ?? 0) > 100 }.max { ($0.task ?? 0) < ($1.task ?? 0) },
@@ -76,12 +75,9 @@ import Testing
         #expect(after.first { $0.id == held.id }?.task == heldTask, "a probe ran in the conversation's slot: \(after)")
 
         // The next turn reuses the whole first one.
-        let turn2 = #"{"messages":[{"role":"user","content":"\#(story)"},{"role":"assistant","content":"Yes."},"#
-            + #"{"role":"user","content":"Who wins the sofa?"}],"max_tokens":2,"temperature":0}"#
-        let second = await web.http("POST", "http://127.0.0.1:\(port)/v1/chat/completions", body: turn2)
+        let second = await chat(port, turn2)
         #expect(second.status == 200, "\(second.body)")
-        let timings = ((try? JSONSerialization.jsonObject(with: Data(second.body.utf8))) as? [String: Any])?["timings"] as? [String: Any]
-        let reused = timings?["cache_n"] as? Int ?? 0
+        let reused = second.reused ?? 0
         #expect(reused >= (held.prompt ?? 0) - 8, "reused \(reused) of the first turn's \(held.prompt ?? 0) tokens")
     }
 
