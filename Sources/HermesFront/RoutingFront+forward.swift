@@ -80,6 +80,7 @@ extension RoutingFront {
         var reason = job.decision.reason
         var upstreamTime: Duration = .zero
         var burstTried = false
+        var reloaded = false
         var ticket = firstTicket
         var index = 0
         var budgetHits: [BudgetHit] = []
@@ -180,6 +181,16 @@ extension RoutingFront {
                     logger.info("upstream failed before the first byte", metadata: [
                         "profile": "\(profile.name)", "outcome": "\(end.outcome)", "request_id": "\(record.id)",
                     ])
+                }
+            }
+            let phaseNow = profile.isLocal ? await runtime.status(ofProfile: profile.name)?.phase : nil
+            if AttemptPlan.reloadsAndRetries(after: end, load: profile.llamaServer?.effectiveLoad, phaseNow: phaseNow, alreadyReloaded: reloaded) {
+                reloaded = true
+                ticket?.release()
+                ticket = nil
+                if case .ready = await runtime.ensureLoaded(profile: profile.name, wait: true) {
+                    queue.insert(Candidate(profile: profile.name), at: index)
+                    continue
                 }
             }
             ends.append(end)

@@ -25,20 +25,37 @@ public enum PortCheck {
         return r == 0
     }
 
-    /// "pid 1234 (nginx)" for the process listening on `port`, when /proc lets us see it. /proc/net/tcp
-    /// is read a page at a time and can miss a line while thousands of sockets come and go, so a scan
-    /// that finds nothing is tried again, three times at most.
+    /// "pid 1234 (nginx)" for the process listening on `port`, when /proc lets us see it. The kernel
+    /// walks its socket table anew for each read of /proc/net/tcp, so a line can fall between two reads
+    /// while thousands of sockets come and go: the table is read in one large read, and a scan that
+    /// finds nothing is tried again, five times at most.
     public static func holder(port: Int) -> String? {
-        for _ in 0..<3 {
+        for attempt in 0..<5 {
+            if attempt > 0 { usleep(20_000) }
             if let found = scanHolder(port: port) { return found }
         }
         return nil
     }
 
+    /// A /proc table in as few reads as it takes with a 4 MiB buffer (at most 64 MiB).
+    static func readTable(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4 << 20)
+        while out.count < 64 << 20 {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { break }
+            out.append(contentsOf: buffer[0..<n])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     private static func scanHolder(port: Int) -> String? {
         var inodes = Set<String>()
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            guard let text = readTable(table) else { continue }
             for line in text.split(separator: "\n").dropFirst() {
                 let f = line.split(separator: " ", omittingEmptySubsequences: true)
                 guard f.count > 9, f[3] == "0A" else { continue }  // 0A = LISTEN

@@ -8,41 +8,16 @@ import Testing
 /// The daemon as one piece, through the built binary and the real llama-server: the front it serves,
 /// its metrics and events, `reload` (and SIGHUP), the memory-fit refusal on the CPU and on a simulated
 /// gfx1151, and `route --explain`.
-@Suite(.serialized) struct DaemonWiringCLITests {
-    struct Reply {
-        var status: Int
-        var headers: [String: String]
-        var body: String
-    }
+@Suite(.serialized, .realProcesses) struct DaemonWiringCLITests {
+    typealias Reply = HTTPReply
 
-    /// One HTTP request, synchronously (the tests run the CLI synchronously too).
-    /// One HTTP exchange without holding a test thread: the blocking one runs on a thread of its own.
+    /// One HTTP exchange (see `HTTPExchange`).
     func http(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:]) async -> Reply {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: self.httpBlocking(method, url, body: body, headers: headers)) }
-        }
+        await HTTPExchange.send(method, url, body: body, headers: headers)
     }
 
     func httpBlocking(_ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:]) -> Reply {
-        var request = URLRequest(url: URL(string: url)!)
-        request.httpMethod = method
-        request.timeoutInterval = 60
-        if let body {
-            request.httpBody = Data(body.utf8)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var reply = Reply(status: 0, headers: [:], body: "no answer")
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            let r = response as? HTTPURLResponse
-            var h: [String: String] = [:]
-            for (k, v) in r?.allHeaderFields ?? [:] { h["\(k)".lowercased()] = "\(v)" }
-            reply = Reply(status: r?.statusCode ?? 0, headers: h, body: String(decoding: data ?? Data(), as: UTF8.self) + (error.map { " \($0)" } ?? ""))
-            done.signal()
-        }.resume()
-        _ = done.wait(timeout: .now() + 90)
-        return reply
+        HTTPExchange.sendBlocking(method, url, body: body, headers: headers)
     }
 
     func statusJSON(_ cli: CLIRunner) async throws -> [String: Any] {
@@ -114,7 +89,7 @@ import Testing
         defer { cli.shutDown() }
         let started = try await cli.run(["start", "demo"])
         #expect(started.status == 0, "\(started.output)")
-        #expect(await TestEnvironment.eventually(timeout: 10) {
+        #expect(await TestEnvironment.eventually {
             ((try? await cli.run(["status"]).stdout) ?? "").contains("front not serving:")
         }, "status says the front is not serving")
         let servers = try await #require(try statusJSON(cli)["servers"] as? [[String: Any]])
@@ -162,7 +137,7 @@ import Testing
         #expect(applied.status == 0, "\(applied.output)")
         #expect(applied.stdout.contains("reloaded: 1 profile(s): demo"))
         await #expect(http("GET", models).body.contains(#""id":"fast""#))
-        #expect(await TestEnvironment.eventually(timeout: 120) { lock.withLock { replies.count == 2 } })
+        #expect(await TestEnvironment.eventually { lock.withLock { replies.count == 2 } })
         #expect(replies.count == 2 && replies.allSatisfy { $0.status == 200 }, "\(replies.map { "\($0.status) \($0.body.prefix(200))" })")
         #expect(replies.contains { $0.body.contains("data: [DONE]") }, "the streamed answer finished")
 
@@ -172,7 +147,7 @@ import Testing
         let daemon = try await #require(try statusJSON(cli)["daemon"] as? [String: Any])
         let pid = try #require((daemon["pid"] as? NSNumber)?.int32Value)
         kill(pid, SIGHUP)
-        #expect(await TestEnvironment.eventually(timeout: 10) { await http("GET", models).body.contains(#""id":"quick""#) })
+        #expect(await TestEnvironment.eventually { await http("GET", models).body.contains(#""id":"quick""#) })
         #expect(TestEnvironment.isAlive(pid), "SIGHUP reloads, it does not stop the daemon")
     }
 
@@ -186,7 +161,7 @@ import Testing
         ])
         let cli = try CLIRunner(configRoot: root)
         defer { cli.shutDown() }
-        let r = try await cli.run(["start", "huge"], timeout: 60)
+        let r = try await cli.run(["start", "huge"])
         #expect(r.status != 0)
         #expect(r.output.contains("the model does not fit: needs"), "\(r.output)")
         #expect(r.output.contains("system memory has"), "\(r.output)")
@@ -248,7 +223,7 @@ import Testing
         let proc = "class/kfd/kfd/proc"
         try FileManager.default.copyItem(at: template.appendingPathComponent("\(proc)/4242"),
                                          to: tree.appendingPathComponent("\(proc)/\(pid)"))
-        #expect(await TestEnvironment.eventually(timeout: 10) {
+        #expect(await TestEnvironment.eventually {
             let s = (try? await statusJSON(cli)["servers"] as? [[String: Any]]) ?? []
             return (s.first { $0["profile"] as? String == "demo" }?["gpu_bytes"] as? NSNumber)?.int64Value == 3 << 30
         }, "status shows the server's 3 GiB of GPU memory")

@@ -4,7 +4,7 @@ import Testing
 
 /// `doctor` through the built binary: a healthy setup with the real llama-server and test model, then
 /// each broken case on its own root.
-@Suite(.serialized) struct DoctorCLITests {
+@Suite(.serialized, .realProcesses) struct DoctorCLITests {
     struct Report: Decodable {
         struct Check: Decodable {
             var check: String

@@ -4,7 +4,7 @@ import Testing
 
 /// scripts/install.sh as a user runs it, with the built binary (`--binary`: the release build itself
 /// is the same script path, measured in docs/operations.md), into a prefix and a home of the test's own.
-@Suite(.serialized) struct InstallCLITests {
+@Suite(.serialized, .realProcesses) struct InstallCLITests {
     @Test func installPutsBinaryCompletionsAndUnitInPlaceAndUninstallTakesThemAway() async throws {
         let binary = try TestEnvironment.builtProduct("hermes-runtime")
         let work = try TestEnvironment.temporaryDirectory("install")

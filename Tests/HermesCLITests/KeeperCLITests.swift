@@ -45,7 +45,7 @@ import Testing
         #expect(flock(fd, LOCK_EX) == 0)
         defer { close(fd) }
         let cli = try CLIRunner(configRoot: state)
-        let r = try await cli.run(keeperArguments(state: state, log: log, lease: 5, script: "sleep 7; echo done-on-its-own"), timeout: 30)
+        let r = try await cli.run(keeperArguments(state: state, log: log, lease: 5, script: "sleep 7; echo done-on-its-own"))
         #expect(r.status == 0, "\(r.output)")
         let exit = try JSONDecoder().decode(Exit.self, from: Data(contentsOf: state.appendingPathComponent("servers/sh.exit")))
         #expect(exit.reason == "llama-server exited with code 0")
@@ -57,7 +57,7 @@ import Testing
         let log = state.appendingPathComponent("logs/sh.log")
         let cli = try CLIRunner(configRoot: state)
         let script = "seq 1 2000 | sed 's/^/line-/; s/$/-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/'; sleep 2.5; echo after-rotation"
-        let r = try await cli.run(keeperArguments(state: state, log: log, maxBytes: 4096, script: script), timeout: 30)
+        let r = try await cli.run(keeperArguments(state: state, log: log, maxBytes: 4096, script: script))
         #expect(r.status == 0, "\(r.output)")
         let current = try Data(contentsOf: log), rotated = try String(contentsOf: URL(fileURLWithPath: log.path + ".1"), encoding: .utf8)
         let now = String(decoding: current, as: UTF8.self)

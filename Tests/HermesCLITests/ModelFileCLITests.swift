@@ -8,22 +8,10 @@ import Testing
 /// Model files are outside input (issue #10): a FIFO named as the model used to wedge the daemon (its
 /// header was read on an event loop), and a 60 MB tensor table stalled routing. Now `start` of such a
 /// profile fails at once with the reader's reason, while the front and `status` keep answering.
-@Suite(.serialized) struct ModelFileCLITests {
+@Suite(.serialized, .realProcesses) struct ModelFileCLITests {
     func get(_ url: String) async -> (status: Int, body: String) {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                var request = URLRequest(url: URL(string: url)!)
-                request.timeoutInterval = 10
-                let done = DispatchSemaphore(value: 0)
-                nonisolated(unsafe) var result = (0, "no answer")
-                URLSession.shared.dataTask(with: request) { data, response, _ in
-                    result = ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self))
-                    done.signal()
-                }.resume()
-                _ = done.wait(timeout: .now() + 15)
-                continuation.resume(returning: result)
-            }
-        }
+        let r = await HTTPExchange.send("GET", url)
+        return (r.status, r.body)
     }
 
     @Test func aFIFOOrAHugeTensorTableFailsItsStartWhileTheRestKeepsAnswering() async throws {
@@ -59,7 +47,7 @@ import Testing
         let clock = ContinuousClock()
         for (profile, reason) in [("piped", "FIFO"), ("table", "the tensor count at offset 8 is 1500000, above the limit of 65536")] {
             let begin = clock.now
-            let refused = try await cli.run(["start", profile], timeout: 30)
+            let refused = try await cli.run(["start", profile])
             #expect(refused.status != 0, "\(refused.output)")
             #expect(refused.output.contains("the model file cannot be used"), "\(refused.output)")
             #expect(refused.output.contains(reason), "\(refused.output)")

@@ -8,40 +8,12 @@ import Testing
 
 /// Models on demand through the built daemon, its front and real llama-servers, on a simulated gfx1151
 /// whose GTT is sized by the test (so that exactly one model fits, or two).
-@Suite(.serialized) struct OnDemandCLITests {
-    struct Reply {
-        var status: Int
-        var headers: [String: String]
-        var body: String
-    }
+@Suite(.serialized, .realProcesses) struct OnDemandCLITests {
+    typealias Reply = HTTPReply
 
-    /// One HTTP exchange on a thread of its own (Swift Testing's pool has as many threads as cores).
-    /// The default timeout bounds a hang: a model load plus a 1K-token prefill on one thread of a box
-    /// running the whole suite has taken over 90 s.
-    static func http(_ method: String, _ url: String, body: String? = nil, timeout: Double = 300) async -> Reply {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                var request = URLRequest(url: URL(string: url)!)
-                request.httpMethod = method
-                request.timeoutInterval = timeout
-                if let body {
-                    request.httpBody = Data(body.utf8)
-                    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-                }
-                let done = DispatchSemaphore(value: 0)
-                nonisolated(unsafe) var reply = Reply(status: 0, headers: [:], body: "no answer")
-                URLSession.shared.dataTask(with: request) { data, response, error in
-                    let r = response as? HTTPURLResponse
-                    var h: [String: String] = [:]
-                    for (k, v) in r?.allHeaderFields ?? [:] { h["\(k)".lowercased()] = "\(v)" }
-                    reply = Reply(status: r?.statusCode ?? 0, headers: h,
-                                  body: String(decoding: data ?? Data(), as: UTF8.self) + (error.map { " \($0)" } ?? ""))
-                    done.signal()
-                }.resume()
-                _ = done.wait(timeout: .now() + timeout + 5)
-                continuation.resume(returning: reply)
-            }
-        }
+    /// One HTTP exchange (see `HTTPExchange`: its own thread, bounded only against a hang).
+    static func http(_ method: String, _ url: String, body: String? = nil, timeout: Double = TestEnvironment.hangBound) async -> Reply {
+        await HTTPExchange.send(method, url, body: body, timeout: timeout)
     }
 
     static func chat(_ model: String, maxTokens: Int = 4, stream: Bool = false) -> String {
@@ -71,7 +43,7 @@ import Testing
         cache_ram: \(cacheRAM)
         load: on-demand
         health:
-          startup_timeout: 60s
+          startup_timeout: 300s
           interval: 1s
           generation_interval: 0
         \(extra)
@@ -112,7 +84,7 @@ import Testing
             process.standardError = FileHandle.nullDevice
             try process.run()
             let front = self.front
-            let up = await TestEnvironment.eventually(timeout: 30) { await OnDemandCLITests.http("GET", front + "/health", timeout: 2).status == 200 }
+            let up = await TestEnvironment.eventually { await OnDemandCLITests.http("GET", front + "/health", timeout: 2).status == 200 }
             #expect(up, "the daemon's front answers")
         }
 
@@ -230,7 +202,7 @@ import Testing
 
         let front = d.front
         let stream = Task { await Self.http("POST", front + "/v1/chat/completions", body: Self.chat("a", maxTokens: 400, stream: true)) }
-        let busy = await TestEnvironment.eventually(timeout: 20) {
+        let busy = await TestEnvironment.eventually {
             let r = try? await d.cli.run(["status", "--json"])
             return r?.stdout.contains(#""in_flight" : 1"#) == true
         }
@@ -267,7 +239,7 @@ import Testing
         #expect(b.headers["x-hermes-route"] == "cloud")
         #expect(b.headers["x-hermes-reason"] == "loading")
         // The load goes on for the next request, which b then serves itself.
-        #expect(await TestEnvironment.eventually(timeout: 60) { (try? await d.phase("b")) == "ready" })
+        #expect(await TestEnvironment.eventually { (try? await d.phase("b")) == "ready" })
         let next = await Self.http("POST", d.front + "/v1/chat/completions", body: Self.chat("b"))
         #expect(next.headers["x-hermes-route"] == "b")
         #expect(try await d.phase("a") == "ready", "both fit: nothing was evicted")
@@ -309,7 +281,7 @@ import Testing
         #expect(d.events().components(separatedBy: #""event":"load""#).count == 2, "one load: \(d.events())")
 
         // Idle past its 2 s: unloaded by the timer, and said so.
-        #expect(await TestEnvironment.eventually(timeout: 20) { (try? await d.phase("a")) == "stopped" })
+        #expect(await TestEnvironment.eventually { (try? await d.phase("a")) == "stopped" })
         #expect(d.events().contains(#""event":"unload","profile":"a","reason":"idle""#), "\(d.events())")
     }
 }

@@ -9,7 +9,7 @@ import Testing
 /// rather than with --root/--instdir: those chroot the maintainer scripts into an empty tree, and
 /// `dpkg-deb -x` plus a postinst run by hand would skip what an upgrade really does (the old prerm, the
 /// files replaced by rename under a running daemon, then the new postinst).
-@Suite(.serialized) struct PackageCLITests {
+@Suite(.serialized, .realProcesses) struct PackageCLITests {
     let web = DaemonWiringCLITests()
     static let chat = #"{"messages":[{"role":"user","content":"Say hi"}],"max_tokens":4}"#
 

@@ -97,7 +97,7 @@ final class PackageSandbox: @unchecked Sendable {
             pid != me && pid != holderPid && (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/mnt")) == namespace
         }
         for pid in pids { kill(pid, SIGKILL) }
-        _ = TestEnvironment.eventuallyBlocking(timeout: 10) { pids.allSatisfy { !TestEnvironment.isAlive($0) } }
+        _ = TestEnvironment.eventuallyBlocking { pids.allSatisfy { !TestEnvironment.isAlive($0) } }
         try? input.fileHandleForWriting.close()
         holder.waitUntilExit()
     }

@@ -6,7 +6,7 @@ import Testing
 /// every idle slot holds a conversation, so conversations are still there for their next turn (without
 /// a slot named, llama-server placed the "ping" by prompt similarity, in a conversation's slot,
 /// throwing its KV away: found by scripts/bench/slots.sh).
-@Suite(.serialized) struct ProbeSlotCLITests {
+@Suite(.serialized, .realProcesses) struct ProbeSlotCLITests {
     let web = DaemonWiringCLITests()
 
     struct Slot {
@@ -32,7 +32,7 @@ import Testing
         gpu_layers: 0
         cache_ram: 0
         health:
-          startup_timeout: 60s
+          startup_timeout: 300s
           interval: 1s
           generation_interval: 1s
         """
@@ -67,7 +67,7 @@ import Testing
         let heldTask = held.task ?? 0
 
         // Two probes after it: tasks numbered after the conversation's, in any slot.
-        let probed = await TestEnvironment.eventually(timeout: 120) {
+        let probed = await TestEnvironment.eventually {
             (await slots(port)).compactMap(\.task).max().map { $0 >= heldTask + 2 } ?? false
         }
         #expect(probed, "no generation probe ran")
@@ -96,7 +96,7 @@ import Testing
         #expect(before.filter { ($0.prompt ?? 0) > 100 }.count == 2, "each conversation has a slot: \(before)")
 
         // The skip is said in the server's log; after it, every probe turn passes without a generation.
-        let skipped = await TestEnvironment.eventually(timeout: 120) {
+        let skipped = await TestEnvironment.eventually {
             (try? await cli.run(["logs", "demo", "-n", "200"]))?.stdout.contains("generation probe skipped") == true
         }
         #expect(skipped, "the log never said the probe was skipped")

@@ -6,7 +6,7 @@ import Testing
 /// llama-server's prompt cache in RAM (`cache_ram`) counted by the daemon: on a simulated APU whose GTT
 /// holds the model with 2 GiB to spare, a profile with `cache_ram: 4096` is refused by `start` and by
 /// on-demand admission with the numbers; the same model with `cache_ram: 0` loads and answers.
-@Suite(.serialized) struct PromptCacheFitCLITests {
+@Suite(.serialized, .realProcesses) struct PromptCacheFitCLITests {
     @Test func aProfileWhoseCacheRAMDoesNotFitIsRefusedAndCacheRAM0Fits() async throws {
         let model = try OnDemandCLITests.need(cacheRAM: 0)
         let withCache = try OnDemandCLITests.need(cacheRAM: 4096)
@@ -18,7 +18,7 @@ import Testing
         defer { d.stop() }
 
         // `start`: the pre-flight check names the cache as its own item and the cache_ram that would fit.
-        let started = try await d.cli.run(["start", "c"], timeout: 60)
+        let started = try await d.cli.run(["start", "c"])
         #expect(started.status != 0, "\(started.output)")
         #expect(started.output.contains("the model does not fit: needs \(ByteCount.format(withCache))"), "\(started.output)")
         #expect(started.output.contains(" + prompt cache in RAM up to 4.0 GiB (cache_ram 4096)), GTT"), "\(started.output)")

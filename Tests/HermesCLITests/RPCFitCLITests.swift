@@ -4,7 +4,7 @@ import Testing
 
 /// A main's fit check counts its workers' free memory: through the built `hermes-runtime`, with the real
 /// `ggml-rpc-server` on the CPU (which reports this machine's memory) and a fake worker that goes silent.
-@Suite(.serialized) struct RPCFitCLITests {
+@Suite(.serialized, .realProcesses) struct RPCFitCLITests {
     /// `rpc worker w0 (127.0.0.1:PORT) 23.4 GiB`: the free memory the refusal gives a worker.
     static func reportedFree(_ text: String, worker: String) -> Double? {
         guard let start = text.range(of: worker + " ") else { return nil }

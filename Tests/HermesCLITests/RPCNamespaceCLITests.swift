@@ -8,7 +8,7 @@ import Testing
 /// Unplugging the link (`ip link set down`) hangs box A's main (the RPC transport has no timeouts): the
 /// generation probe finds it, `status` names the lost worker, and once the link is back the main is
 /// ready and answers again.
-@Suite(.serialized) struct RPCNamespaceCLITests {
+@Suite(.serialized, .realProcesses) struct RPCNamespaceCLITests {
     static let chat = #"{"model":"main","messages":[{"role":"user","content":"Say hi"}],"max_tokens":4}"#
 
     /// POST `chat` to box A's front from inside box A (its loopback is its own).
@@ -16,8 +16,8 @@ import Testing
         guard let curl = ["/usr/bin/curl", "/bin/curl", "/usr/local/bin/curl"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw NetNamespaces.Missing(description: "curl is missing: run scripts/setup-system.sh")
         }
-        let r = try await runTool(net.ip, ["netns", "exec", net.a, curl, "-s", "-m", "120", "-w", "\n%{http_code}", "-H", "Content-Type: application/json",
-                                           "-d", chat, "http://127.0.0.1:\(front)/v1/chat/completions"], timeout: 180)
+        let r = try await runTool(net.ip, ["netns", "exec", net.a, curl, "-s", "-m", "\(Int(TestEnvironment.hangBound))", "-w", "\n%{http_code}", "-H", "Content-Type: application/json",
+                                           "-d", chat, "http://127.0.0.1:\(front)/v1/chat/completions"], timeout: TestEnvironment.hangBound + 30)
         let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
     }

@@ -5,7 +5,7 @@ import Testing
 
 /// RPC workers through the built `hermes-runtime`, against the real `ggml-rpc-server` and llama-server:
 /// the test model split over two loopback workers (CPU), a worker killed, a worker of another version.
-@Suite(.serialized) struct RPCWorkerCLITests {
+@Suite(.serialized, .realProcesses) struct RPCWorkerCLITests {
     struct Status: Decodable {
         struct Server: Decodable {
             var profile: String
@@ -51,7 +51,7 @@ import Testing
         rpc: \(rpc)
         args: ["-ts", "1,1", "--fit", "off"]
         health:
-          startup_timeout: 120s
+          startup_timeout: 300s
           interval: 1s
           generation_interval: 0
         restart:

@@ -7,7 +7,7 @@ import Testing
 
 /// `speculative:` end to end: the real daemon starts the real llama-server b11434 with the section's
 /// flags, the server drafts, and its own counters reach the front's `/metrics`, `status` and the page.
-@Suite(.serialized) struct SpeculativeCLITests {
+@Suite(.serialized, .realProcesses) struct SpeculativeCLITests {
     @Test func anNgramProfileStartsDraftsAndReportsItsAcceptance() async throws {
         let (demoPort, frontPort) = (TestEnvironment.freePort(), TestEnvironment.freePort())
         let root = try TestEnvironment.configRoot(
@@ -25,16 +25,9 @@ import Testing
         let body = try JSONSerialization.data(withJSONObject: [
             "messages": [["role": "user", "content": prompt]], "max_tokens": 128, "temperature": 0,
         ])
-        let (_, response) = try await URLSession.shared.data(for: {
-            var r = URLRequest(url: URL(string: front + "/v1/chat/completions")!)
-            r.httpMethod = "POST"
-            r.httpBody = body
-            r.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            return r
-        }())
-        #expect((response as? HTTPURLResponse)?.statusCode == 200)
-        let (data, _) = try await URLSession.shared.data(from: URL(string: front + "/metrics")!)
-        let text = String(decoding: data, as: UTF8.self)
+        let answer = await HTTPExchange.send("POST", front + "/v1/chat/completions", body: String(decoding: body, as: UTF8.self))
+        #expect(answer.status == 200, "\(answer.body.prefix(2000))")
+        let text = await HTTPExchange.send("GET", front + "/metrics").body
         func sample(_ name: String) -> Double? {
             text.split(separator: "\n").first { $0.hasPrefix(name + "{profile=\"demo\"}") }
                 .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
@@ -53,7 +46,7 @@ import Testing
         #expect(shown > 0 && shown <= 1)
         let table = try await cli.run(["status"])
         #expect(table.stdout.contains("demo: speculative decoding,") && table.stdout.contains("of drafted tokens accepted"), "\(table.output)")
-        let (page, _) = try await URLSession.shared.data(from: URL(string: front + "/ui/state.json")!)
-        #expect(String(decoding: page, as: UTF8.self).contains("drafts accepted"))
+        let page = await HTTPExchange.send("GET", front + "/ui/state.json").body
+        #expect(page.contains("drafts accepted"))
     }
 }

@@ -5,7 +5,7 @@ import Testing
 
 /// `spend` and `status` read the ledger as a user runs them: the built binary, a config root of the
 /// test's own, no daemon.
-@Suite struct SpendCLITests {
+@Suite(.realProcesses) struct SpendCLITests {
     @Test func spendAndStatusReadTheLedger() async throws {
         let root = try TestEnvironment.configRoot(profiles: [
             "cloud": "kind: openai\nbase_url: http://127.0.0.1:9/v1\nprice: {input: 3.00, output: 15.00}\nbudget: {day: 0.000004}\n",

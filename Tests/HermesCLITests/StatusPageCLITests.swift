@@ -43,7 +43,7 @@ func runTool(_ executable: String, _ arguments: [String], input: String? = nil, 
 
 /// The status page in a real headless chromium against the real daemon, the servers' Prometheus
 /// families through a real Prometheus text parser, and events that cannot be written.
-@Suite(.serialized) struct StatusPageCLITests {
+@Suite(.serialized, .realProcesses) struct StatusPageCLITests {
     static let key = "page-key-3141"
     static var python: String { TestEnvironment.cacheDirectory.appendingPathComponent("venv/bin/python").path }
     static var browse: String { TestEnvironment.repositoryRoot.appendingPathComponent("scripts/browse.py").path }
@@ -182,16 +182,11 @@ func runTool(_ executable: String, _ arguments: [String], input: String? = nil, 
         #expect(try await cli.run(["start", "demo"]).status == 0)
         let front = "http://127.0.0.1:\(frontPort)"
         for _ in 0..<2 {
-            let (_, response) = try await URLSession.shared.data(for: {
-                var r = URLRequest(url: URL(string: front + "/v1/chat/completions")!)
-                r.httpMethod = "POST"
-                r.httpBody = Data(#"{"messages":[{"role":"user","content":"Count to five."}],"max_tokens":8}"#.utf8)
-                r.setValue("application/json", forHTTPHeaderField: "Content-Type")
-                return r
-            }())
-            #expect((response as? HTTPURLResponse)?.statusCode == 200, "a request never fails for its event")
+            let r = await HTTPExchange.send("POST", front + "/v1/chat/completions",
+                                            body: #"{"messages":[{"role":"user","content":"Count to five."}],"max_tokens":8}"#)
+            #expect(r.status == 200, "a request never fails for its event: \(r.body)")
         }
-        let (data, _) = try await URLSession.shared.data(from: URL(string: front + "/metrics")!)
+        let data = Data(await HTTPExchange.send("GET", front + "/metrics").body.utf8)
         // prometheus_client's own parser: the text must be valid exposition format, every family.
         let parse = """
             import json, sys

@@ -6,22 +6,15 @@ import HermesTestSupport
 import Testing
 
 /// The supervisor through the built `hermes-runtime` binary, against the real llama-server and model.
-@Suite(.serialized) struct SupervisorCLITests {
+@Suite(.serialized, .realProcesses) struct SupervisorCLITests {
     typealias Status = CLIStatus
     func status(_ cli: CLIRunner) async throws -> Status { try await CLIStatus.read(cli) }
     func server(_ cli: CLIRunner, _ name: String) async throws -> Status.Server { try await CLIStatus.server(cli, name) }
 
     func chat(port: Int) async throws -> (Int, String) {
-        let url = URL(string: "http://127.0.0.1:\(port)/v1/chat/completions")!
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.httpBody = Data(#"{"messages":[{"role":"user","content":"Say hi"}],"max_tokens":4}"#.utf8)
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        let box = ResultBox()
-        URLSession.shared.dataTask(with: request) { data, response, _ in
-            box.set(((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self)))
-        }.resume()
-        return box.wait(timeout: 60) ?? (0, "no answer")
+        let r = await HTTPExchange.send("POST", "http://127.0.0.1:\(port)/v1/chat/completions",
+                                        body: #"{"messages":[{"role":"user","content":"Say hi"}],"max_tokens":4}"#)
+        return (r.status, r.body)
     }
 
     @Test func startChatStatusLogsStop() async throws {
@@ -52,14 +45,14 @@ import Testing
         #expect(logs.stdout.contains("--port \(port)"))
         #expect(logs.stdout.contains("ready on 127.0.0.1:\(port)"))
 
-        let second = try await cli.run(["serve"], timeout: 20)
+        let second = try await cli.run(["serve"])
         #expect(second.status != 0)
         #expect(second.output.contains("already running for this config root"))
 
         let stopped = try await cli.run(["stop", "demo"])
         #expect(stopped.status == 0, "\(stopped.output)")
         #expect(stopped.stdout.contains("demo: stopped"))
-        #expect(await TestEnvironment.eventually(timeout: 5) { !TestEnvironment.isAlive(pid) })
+        #expect(await TestEnvironment.eventually { !TestEnvironment.isAlive(pid) })
         await #expect(try server(cli, "demo").phase == "stopped")
     }
 
@@ -73,7 +66,7 @@ import Testing
 
         kill(first, SIGKILL)
         var after: Status.Server?
-        #expect(await TestEnvironment.eventually(timeout: 30) {
+        #expect(await TestEnvironment.eventually {
             after = try? await server(cli, "demo")
             return after?.phase == "ready" && after?.pid != nil && after?.pid != first
         }, "\(String(describing: after))")
@@ -104,17 +97,17 @@ import Testing
         let cli = try CLIRunner(configRoot: root)
         defer { cli.shutDown() }
 
-        let flags = try await cli.run(["start", "flags"], timeout: 30)
+        let flags = try await cli.run(["start", "flags"])
         #expect(flags.status != 0)
         #expect(flags.output.contains("--slots takes no value, but '4' follows it"))
         #expect(flags.output.contains("-np/--parallel"))
         #expect(flags.output.contains("--mlock is not accepted"))
 
-        let nomodel = try await cli.run(["start", "nomodel"], timeout: 30)
+        let nomodel = try await cli.run(["start", "nomodel"])
         #expect(nomodel.status != 0)
         #expect(nomodel.output.contains("model file /nonexistent/model.gguf does not exist"))
 
-        let portBusy = try await cli.run(["start", "busy"], timeout: 30)
+        let portBusy = try await cli.run(["start", "busy"])
         #expect(portBusy.status != 0)
         #expect(portBusy.output.contains("port \(busy) on 127.0.0.1 is in use"))
         #expect(portBusy.output.contains("by pid \(getpid())"))
@@ -159,20 +152,7 @@ import Testing
     }
 }
 
-final class ResultBox: @unchecked Sendable {
-    private var value: (Int, String)?
-    private let s = DispatchSemaphore(value: 0)
-    func set(_ v: (Int, String)) {
-        value = v
-        s.signal()
-    }
-    func wait(timeout: Double) -> (Int, String)? {
-        _ = s.wait(timeout: .now() + timeout)
-        return value
-    }
-}
-
-@Suite(.serialized) struct WedgedServerTests {
+@Suite(.serialized, .realProcesses) struct WedgedServerTests {
     /// A server that stops answering (SIGSTOP: a real hang, produced on demand) is killed and restarted.
     @Test func hungServerIsRestarted() async throws {
         let port = TestEnvironment.freePort()
@@ -186,7 +166,7 @@ final class ResultBox: @unchecked Sendable {
         let first = try #require(try await status().pid)
         kill(first, SIGSTOP)
         var after: SupervisorCLITests.Status.Server?
-        #expect(await TestEnvironment.eventually(timeout: 30) {
+        #expect(await TestEnvironment.eventually {
             after = try? await status()
             return after?.phase == "ready" && after?.pid != nil && after?.pid != first
         }, "\(String(describing: after))")
@@ -217,11 +197,15 @@ final class ResultBox: @unchecked Sendable {
         // by most of a second, and the 5 s between pauses always hold a whole probe that succeeds. So
         // failures never come two in a row, and 1 s leaves room for a probe that is only slow on a
         // loaded box.
+        // The pause is timed on a thread of its own: a test task's sleep can overshoot by seconds while it
+        // waits for a turn on the pool, and a pause of 4 s holds two probes.
         var sawOne = false
         for _ in 0..<20 where !sawOne {
-            kill(pid, SIGSTOP)
-            try await Task.sleep(for: .milliseconds(2000))
-            kill(pid, SIGCONT)
+            await TestEnvironment.onThread {
+                kill(pid, SIGSTOP)
+                Thread.sleep(forTimeInterval: 2)
+                kill(pid, SIGCONT)
+            }
             try await Task.sleep(for: .milliseconds(5000))
             sawOne = log().contains("probe failed (1 in a row, 3 make it unhealthy)")
         }
@@ -236,14 +220,14 @@ final class ResultBox: @unchecked Sendable {
         // could come seconds later on a loaded box (the task waits for a turn on the pool), long enough
         // for three more probes to fail and restart it.
         kill(pid, SIGSTOP)
-        let third = await TestEnvironment.firstTime(timeout: 60) {
+        let third = await TestEnvironment.firstTime {
             guard log().contains("probe failed (3 in a row):") else { return false }
             kill(pid, SIGCONT)
             return true
         }
         kill(pid, SIGCONT)
         #expect(third != nil, "three failed probes in a row were never logged")
-        #expect(await TestEnvironment.eventually(timeout: 60) { (try? await status().phase) == "ready" })
+        #expect(await TestEnvironment.eventually { (try? await status().phase) == "ready" })
         let after = try await status()
         #expect(after.pid == pid)
         #expect(after.restarts == 0)

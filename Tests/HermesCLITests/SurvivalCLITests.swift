@@ -7,7 +7,7 @@ import Testing
 
 /// Models outlive the daemon: the llama-servers belong to keepers, the daemon's guard restarts a dead
 /// daemon, and the new one adopts every server. Through the built binary and the real llama-server.
-@Suite(.serialized) struct SurvivalCLITests {
+@Suite(.serialized, .realProcesses) struct SurvivalCLITests {
     typealias Status = CLIStatus
     func status(_ cli: CLIRunner) async throws -> Status { try await CLIStatus.read(cli) }
     func server(_ cli: CLIRunner, _ name: String) async throws -> Status.Server { try await CLIStatus.server(cli, name) }
@@ -24,7 +24,7 @@ import Testing
     }
 
     /// Polls `/health` of every port every 50 ms on a thread of its own until stopped; counts misses (no
-    /// 200: refused, an error status, or no answer within 10 s).
+    /// 200: refused, an error status, or no answer within 60 s).
     final class Poller: @unchecked Sendable {
         private let lock = NSLock()
         private var stop = false
@@ -55,7 +55,7 @@ import Testing
             p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
             // A server that went away refuses the connection at once; 10 s only keeps a probe that is
             // merely slow on a loaded box (four streams on two cores) from counting as a miss.
-            p.arguments = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "10", "http://127.0.0.1:\(port)/health"]
+            p.arguments = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "60", "http://127.0.0.1:\(port)/health"]
             let out = Pipe()
             p.standardOutput = out
             guard (try? p.run()) != nil else { return false }
@@ -70,7 +70,7 @@ import Testing
     func stream(port: Int) -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        p.arguments = ["-sN", "-m", "120", "-H", "Content-Type: application/json", "-d", Self.longStream,
+        p.arguments = ["-sN", "-m", "\(Int(TestEnvironment.hangBound))", "-H", "Content-Type: application/json", "-d", Self.longStream,
                        "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/v1/chat/completions"]
         p.standardOutput = Pipe()
         try? p.run()
@@ -103,13 +103,13 @@ import Testing
         // Timed on a thread of its own, so other tests holding the test pool cannot stretch it.
         let web = self.web
         // How fast it comes back is a benchmark (scripts/bench/survival.sh, beside a planned `daemon
-        // restart`); here it must come back at all, with every model as it was. 60 s only bounds a hang.
-        let backAt = await TestEnvironment.firstTime(timeout: 60) {
+        // restart`); here it must come back at all, with every model as it was. The wait only bounds a hang.
+        let backAt = await TestEnvironment.firstTime {
             let r = web.httpBlocking("GET", "http://127.0.0.1:\(frontPort)/health")
             return r.status == 200 && r.body.contains(#""a":"ready""#)
         }
         let frontBackAfter = backAt.map { $0.timeIntervalSince(killedAt) }
-        #expect(backAt != nil, "the front did not answer again within 60 s of kill -9 of the daemon")
+        #expect(backAt != nil, "the front did not answer again within \(TestEnvironment.hangBound) s of kill -9 of the daemon")
         print("front answered again \(frontBackAfter.map { String(format: "%.3f", $0) } ?? "never") s after kill -9 of the daemon")
 
         let after = try await status(cli)
@@ -148,10 +148,10 @@ import Testing
         let s = try await server(cli, "demo")
         let pid = try #require(s.pid), keeper = try #require(s.keeperPid)
         kill(keeper, SIGKILL)
-        #expect(await TestEnvironment.eventually(timeout: 5) { !TestEnvironment.isAlive(pid) }, "llama-server \(pid) outlived its keeper")
+        #expect(await TestEnvironment.eventually { !TestEnvironment.isAlive(pid) }, "llama-server \(pid) outlived its keeper")
         // The daemon sees a crash and restarts it under a new keeper.
         var again: Status.Server?
-        #expect(await TestEnvironment.eventually(timeout: 30) {
+        #expect(await TestEnvironment.eventually {
             again = try? await server(cli, "demo")
             return again?.phase == "ready" && again?.pid != pid && again?.keeperPid != keeper
         }, "\(String(describing: again))")
@@ -224,7 +224,7 @@ import Testing
         // What `systemctl --user stop` does (KillMode=mixed: SIGTERM to the main process, the guard).
         kill(guardPid, SIGTERM)
         for p in [pid, keeper, daemonPid, guardPid] {
-            #expect(await TestEnvironment.eventually(timeout: 20) { !TestEnvironment.isAlive(p) }, "pid \(p) outlived SIGTERM to the service")
+            #expect(await TestEnvironment.eventually { !TestEnvironment.isAlive(p) }, "pid \(p) outlived SIGTERM to the service")
         }
     }
 
@@ -244,17 +244,17 @@ import Testing
         serve.standardError = FileHandle.nullDevice
         try serve.run()
         var seen: Status.Server?
-        #expect(await TestEnvironment.eventually(timeout: 30) {
+        #expect(await TestEnvironment.eventually {
             seen = try? await server(cli, "demo")
             return seen?.lastError?.contains("is in use") == true
         }, "\(String(describing: seen))")
         holder.close()
-        #expect(await TestEnvironment.eventually(timeout: 60) {
+        #expect(await TestEnvironment.eventually {
             seen = try? await server(cli, "demo")
             return seen?.phase == "ready"
         }, "\(String(describing: seen))")
         _ = try await cli.run(["daemon", "stop"])
-        #expect(await TestEnvironment.eventually(timeout: 20) { !serve.isRunning })
+        #expect(await TestEnvironment.eventually { !serve.isRunning })
     }
 
     /// A daemon with the demo profile started behind a front, and a drain limit of `seconds`.
@@ -277,7 +277,7 @@ import Testing
         let client = stream(port: frontPort)
         try await Task.sleep(for: .milliseconds(500))
         let began = Date()
-        let r = try await cli.run(["daemon", "stop"], timeout: 60)
+        let r = try await cli.run(["daemon", "stop"])
         let took = Date().timeIntervalSince(began)
         print("daemon stop with a stream in flight took \(String(format: "%.2f", took)) s (drain limit 2 s)")
         #expect(r.status == 0, "\(r.output)")
@@ -298,14 +298,14 @@ import Testing
         let body = #"{"messages":[{"role":"user","content":"Count to one thousand."}],"max_tokens":1900,"stream":true,"ignore_eos":true}"#
         let client = Process()
         client.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        client.arguments = ["-sN", "-m", "120", "-H", "Content-Type: application/json", "-d", body, "-o", out.path,
+        client.arguments = ["-sN", "-m", "\(Int(TestEnvironment.hangBound))", "-H", "Content-Type: application/json", "-d", body, "-o", out.path,
                             "http://127.0.0.1:\(frontPort)/v1/chat/completions"]
         try client.run()
-        let streaming = await TestEnvironment.eventually(timeout: 30) {
+        let streaming = await TestEnvironment.eventually {
             ((try? String(contentsOf: out, encoding: .utf8)) ?? "").contains("chat.completion.chunk")
         }
         #expect(streaming, "the stream is flowing through the front")
-        let r = try await cli.run(["daemon", "stop"], timeout: 60)
+        let r = try await cli.run(["daemon", "stop"])
         #expect(r.status == 0, "\(r.output)")
         await TestEnvironment.exit(of: client)
         let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
@@ -321,7 +321,7 @@ import Testing
         let pid = try #require(try await server(cli, "demo").pid)
         let client = stream(port: frontPort)
         try await Task.sleep(for: .milliseconds(500))
-        let r = try await cli.run(["daemon", "stop", "--timeout", "1"], timeout: 60)
+        let r = try await cli.run(["daemon", "stop", "--timeout", "1"])
         #expect(r.status != 0, "\(r.output)")
         #expect(r.output.contains("did not stop within 1 s; still running: the daemon (pid"), "\(r.output)")
         #expect(r.output.contains("demo (pid \(pid))"), "\(r.output)")
@@ -334,7 +334,7 @@ import Testing
             #expect(start.output.contains("the daemon is stopping"), "\(start.output)")
         }
         await TestEnvironment.exit(of: client)
-        #expect(await TestEnvironment.eventually(timeout: 25) { !TestEnvironment.isAlive(pid) })
+        #expect(await TestEnvironment.eventually { !TestEnvironment.isAlive(pid) })
     }
 
     @Test func onlyTheOwnerMaySteerTheDaemonAndServersGetNoKeys() async throws {

@@ -6,7 +6,7 @@ import Testing
 /// Warm prompt caches for the other APIs a warm-cache profile serves (issue 17): an Anthropic Messages,
 /// a Responses and a completions conversation on a three-slot profile, an idle unload between their
 /// turns, and each next turn restored into a slot with the earlier prompt reused (real llama-server).
-@Suite(.serialized) struct WarmCacheAPIsCLITests {
+@Suite(.serialized, .realProcesses) struct WarmCacheAPIsCLITests {
     typealias W = WarmCacheCLITests
     typealias Reply = OnDemandCLITests.Reply
 
@@ -78,7 +78,7 @@ import Testing
         let tm = try Self.anthropic(am), tr = try Self.openAIResponses(ar), tc = try Self.completions(ac)
 
         // Idle unload saves all three.
-        #expect(await TestEnvironment.eventually(timeout: 120) { (try? await d.phase("w")) == "stopped" }, "the idle profile is unloaded")
+        #expect(await TestEnvironment.eventually { (try? await d.phase("w")) == "stopped" }, "the idle profile is unloaded")
         let kv = d.cli.stateDirectory.appendingPathComponent("kv/w")
         let saved = try FileManager.default.contentsOfDirectory(atPath: kv.path).filter { $0.hasSuffix(".bin") }
         #expect(saved.count == 3, "three conversations in three slots, each saved: \(saved)")

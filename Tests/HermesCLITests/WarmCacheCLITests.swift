@@ -8,7 +8,7 @@ import Testing
 
 /// Warm prompt caches (issue 17) with real llama-servers and the test model (gemma 3 270M, a
 /// sliding-window model).
-@Suite(.serialized) struct WarmCacheCLITests {
+@Suite(.serialized, .realProcesses) struct WarmCacheCLITests {
     typealias Reply = OnDemandCLITests.Reply
 
     /// A system prompt of a few hundred tokens, different per conversation.
@@ -66,10 +66,10 @@ import Testing
         threads: 1
         cache_ram: 0
         load: on-demand
-        idle_unload: 2s
+        idle_unload: 6s
         warm_cache: true
         health:
-          startup_timeout: 60s
+          startup_timeout: 300s
           interval: 1s
           generation_interval: 0
         """
@@ -92,7 +92,7 @@ import Testing
         #expect(ra1.headers["x-hermes-warm"] != rb1.headers["x-hermes-warm"], "two conversations, two slots")
 
         // Idle unload: both slots are saved, privately, before the server goes.
-        let unloaded = await TestEnvironment.eventually(timeout: 120) { (try? await d.phase("w")) == "stopped" }
+        let unloaded = await TestEnvironment.eventually { (try? await d.phase("w")) == "stopped" }
         #expect(unloaded, "the idle profile is unloaded")
         let kv = d.cli.stateDirectory.appendingPathComponent("kv/w")
         let files = try FileManager.default.contentsOfDirectory(atPath: kv.path).sorted()

@@ -4,7 +4,7 @@ import HermesTestSupport
 import Testing
 
 /// Warm prompt caches across `stop`/`start` and a `kill -9` of llama-server (from the last checkpoint).
-@Suite(.serialized) struct WarmCacheRestartCLITests {
+@Suite(.serialized, .realProcesses) struct WarmCacheRestartCLITests {
     typealias W = WarmCacheCLITests
 
     /// The file name the daemon gives a saved conversation: its last prefix key.
@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func aConversationSurvivesStopStartAndAKill9() async throws {
-        let profile = try W.profile(port: TestEnvironment.freePort()).replacingOccurrences(of: "idle_unload: 2s", with: "idle_unload: 0")
+        let profile = try W.profile(port: TestEnvironment.freePort()).replacingOccurrences(of: "idle_unload: 6s", with: "idle_unload: 0")
         let d = try await OnDemandCLITests.Daemon(profiles: ["w": profile], gtt: 64 << 30, defaultProfile: "w")
         defer { d.stop() }
         let url = d.front + "/v1/chat/completions"
@@ -36,13 +36,13 @@ import Testing
 
         // Idle for a moment: the grown conversation is checkpointed while the server runs.
         let checkpoint = kv.appendingPathComponent(try Self.savedName(W.body(a2)))
-        let saved = await TestEnvironment.eventually(timeout: 60) { FileManager.default.fileExists(atPath: checkpoint.path) }
+        let saved = await TestEnvironment.eventually { FileManager.default.fileExists(atPath: checkpoint.path) }
         #expect(saved, "a checkpoint of the second turn")
 
         // kill -9 of llama-server: the supervisor restarts it; the next turn comes back from the checkpoint.
         let pid = try #require(try await d.servers()["w"]?["pid"] as? Int)
         kill(pid_t(pid), SIGKILL)
-        let back = await TestEnvironment.eventually(timeout: 120) {
+        let back = await TestEnvironment.eventually {
             let s = try? await d.servers()["w"]
             return s?["phase"] as? String == "ready" && (s?["pid"] as? Int).map { $0 != pid } == true
         }
@@ -62,7 +62,7 @@ import Testing
         big.cacheRAM = 0
         let need = MemoryEstimate(model: try GGUFReader.modelInfo(path: try TestEnvironment.testModel()), settings: big).totalBytes
         let other = try OnDemandCLITests.profile(port: TestEnvironment.freePort()).replacingOccurrences(of: "context: 1024", with: "context: 4096")
-        let d = try await OnDemandCLITests.Daemon(profiles: ["w": try W.profile(port: TestEnvironment.freePort()).replacingOccurrences(of: "idle_unload: 2s", with: "idle_unload: 0"),
+        let d = try await OnDemandCLITests.Daemon(profiles: ["w": try W.profile(port: TestEnvironment.freePort()).replacingOccurrences(of: "idle_unload: 6s", with: "idle_unload: 0"),
                                                              "b": other],
                                                   gtt: need * 3 / 2, defaultProfile: "w")
         defer { d.stop() }
@@ -94,7 +94,7 @@ import Testing
             if next.isRunning { next.terminate() }
         }
         let front = d.front
-        let up = await TestEnvironment.eventually(timeout: 60) { await OnDemandCLITests.http("GET", front + "/health", timeout: 2).status == 200 }
+        let up = await TestEnvironment.eventually { await OnDemandCLITests.http("GET", front + "/health", timeout: 2).status == 200 }
         #expect(up, "the second daemon's front answers")
         let a3 = a2 + [("assistant", t2.reply), ("user", "One more.")]
         let r3 = await OnDemandCLITests.http("POST", url, body: W.body(a3))

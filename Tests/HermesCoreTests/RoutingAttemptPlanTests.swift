@@ -26,6 +26,19 @@ import Testing
         #expect(again.reportFailure)
     }
 
+    @Test func onlyAnOnDemandServerStoppedUnderTheRequestIsReloadedAndTriedOnce() {
+        func reloads(_ kind: AttemptEnd.Kind, local: Bool = true, load: LoadMode? = .onDemand,
+                     phase: LocalRuntimeStatus.Phase? = .stopped, again: Bool = false) -> Bool {
+            AttemptPlan.reloadsAndRetries(after: end("w", local: local, kind), load: load, phaseNow: phase, alreadyReloaded: again)
+        }
+        #expect(reloads(.refused) && reloads(.reset) && reloads(.down))
+        #expect(!reloads(.refused, again: true), "once per request")
+        #expect(!reloads(.timeout) && !reloads(.status(503)) && !reloads(.error), "a server that answered or hung is not unloading")
+        #expect(!reloads(.refused, phase: .restarting) && !reloads(.refused, phase: .ready) && !reloads(.refused, phase: nil))
+        #expect(!reloads(.refused, load: .manual) && !reloads(.refused, load: .always) && !reloads(.refused, load: nil))
+        #expect(!reloads(.refused, local: false))
+    }
+
     @Test func aLocalThatIsDownBurstsAsLocalDownWithoutAReport() {
         let step = AttemptPlan.next(after: end("coding-local", local: true, .down), profile: local, policy: policy, burstTried: false)
         #expect(!step.reportFailure)

@@ -9,7 +9,7 @@ import Testing
 /// A real headless chromium (scripts/browse.py): a page served from another port cannot get a
 /// completion from the front, whatever kind of request it makes; the status page, served by the front
 /// itself, still can.
-@Suite(.serialized) struct FrontAccessBrowserTests {
+@Suite(.serialized, .realProcesses) struct FrontAccessBrowserTests {
     static let runner = #"""
     import os, subprocess, sys
     r = subprocess.run(["/usr/bin/python3", os.environ["BROWSE"], os.environ["STEPS"]], capture_output=True, text=True, timeout=240)

@@ -7,7 +7,7 @@ import Testing
 /// The official `openai` (Responses API) and `anthropic` (Messages API) Python clients against the front,
 /// with the real llama-server as local and a second one as the cloud: each call stays local when short
 /// and bursts on context, the answer's `model` is the name asked for, and errors have each client's shape.
-@Suite(.serialized) struct FrontAgentAPIClientTests {
+@Suite(.serialized, .realProcesses) struct FrontAgentAPIClientTests {
     static let script = #"""
     import json, os, urllib.request, urllib.error
     import anthropic, openai

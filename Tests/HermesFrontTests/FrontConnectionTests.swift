@@ -9,7 +9,7 @@ import Glibc
 
 /// Connections are outside input too: a flood of idle and slowloris connections must not exhaust the
 /// front's descriptors, and a normal client keeps getting answers through it.
-@Suite(.serialized) struct FrontConnectionTests {
+@Suite(.serialized, .realProcesses) struct FrontConnectionTests {
     struct Flood: Decodable, CustomStringConvertible {
         var idle: Int, slow: Int, answered: Int, evicted: Int
         var description: String { "(idle: \(idle), slow: \(slow), answered: \(answered), evicted: \(evicted))" }

@@ -8,7 +8,7 @@ import Testing
 
 /// Tokens, cost, the ledger and budgets against the real llama-servers: "local" and a priced "cloud"
 /// (`kind: openai` in front of the second server, speaking all three APIs).
-@Suite(.serialized) struct FrontCostTests {
+@Suite(.serialized, .realProcesses) struct FrontCostTests {
     static let price = Price(input: Money(dollars: "3.00")!, cachedInput: Money(dollars: "0.30")!, output: Money(dollars: "15.00")!)
 
     static func cloud(_ name: String, _ server: LlamaServerProcess, fallback: [String]? = nil, budget: BudgetLimit? = nil) -> Profile {

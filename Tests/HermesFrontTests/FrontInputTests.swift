@@ -146,7 +146,8 @@ import Testing
             let recorder = RecordingMetrics()
             let options = FrontOptions(environment: [:], metricsFactory: recorder, metricsText: { recorder.render() })
             let cfg = try FrontFixture.config([
-                FrontFixture.remote("cloud", baseURL: up.url("429") + "/v1", fallback: ["cheap"]),
+                // Retry-After 60: a 1 s cooldown can be over before the gauge is read on a loaded box.
+                FrontFixture.remote("cloud", baseURL: up.url("429x60") + "/v1", fallback: ["cheap"]),
                 FrontFixture.remote("cheap", baseURL: up.url("ok") + "/v1"),
             ], default: "cloud")
             try await withFront(cfg, runtime: MutableRuntimeState(), options: options) { f in

@@ -65,7 +65,7 @@ enum LiveFixture {
     static let options = FrontOptions(environment: ["CLOUD_KEY": LlamaPair.cloudKey])
 }
 
-@Suite(.serialized) struct FrontLiveTests {
+@Suite(.serialized, .realProcesses) struct FrontLiveTests {
     @Test func shortPromptStaysLocal() async throws {
         let (local, cloud) = try await LlamaPair.shared.get()
         let runtime = MutableRuntimeState(["demo-local": LiveFixture.readyStatus(local)])

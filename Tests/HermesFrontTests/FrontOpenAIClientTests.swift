@@ -7,7 +7,7 @@ import Testing
 /// The official `openai` Python client (scripts/setup-python-tools.sh puts it in the cache's venv)
 /// against the front, the way real agents talk to it: streaming with usage, tools, a `tool_calls`
 /// round trip, a bearer key, and an error it must understand.
-@Suite(.serialized) struct FrontOpenAIClientTests {
+@Suite(.serialized, .realProcesses) struct FrontOpenAIClientTests {
     static let script = #"""
     import json, os, sys
     import openai

@@ -7,7 +7,7 @@ import Testing
 /// The official openai SDK's Responses streaming helper (`client.responses.stream(...)`, then
 /// `get_final_response()`) through the front, short (local) and long (burst): llama-server b11434's
 /// events lack `output_index`, `content_index` and `sequence_number`, which the helper indexes with.
-@Suite(.serialized) struct FrontResponsesHelperTests {
+@Suite(.serialized, .realProcesses) struct FrontResponsesHelperTests {
     static let script = #"""
     import json, os
     from openai import OpenAI

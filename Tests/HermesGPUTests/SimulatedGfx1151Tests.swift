@@ -6,7 +6,7 @@ import Testing
 /// The REAL librocm_smi (and the CLI around it) against a simulated Radeon 8060S: the script builds a fake
 /// sysfs tree and runs the command in a private mount namespace where /sys/class/{drm,kfd,hwmon} are the
 /// fake ones. Needs root for `unshare --mount`; without it these tests FAIL with the script's reason.
-@Suite("real librocm_smi on a simulated gfx1151", .serialized)
+@Suite("real librocm_smi on a simulated gfx1151", .serialized, .realProcesses)
 struct SimulatedGfx1151Tests {
     static var script: String {
         TestEnvironment.repositoryRoot.appendingPathComponent("scripts/gpu/simulate-gfx1151.sh").path

@@ -11,8 +11,7 @@ import Testing
     func script(_ body: String) throws -> String {
         let dir = try TestEnvironment.temporaryDirectory("probe")
         let path = dir.appendingPathComponent("fake-llama-server").path
-        try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o755)
+        try TestEnvironment.writeExecutable("#!/bin/sh\n" + body + "\n", to: path)
         return path
     }
 

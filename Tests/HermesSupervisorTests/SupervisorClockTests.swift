@@ -24,7 +24,7 @@ final class VirtualClock: SupervisorClock {
 }
 
 /// The supervisor in process, through a real keeper (the built binary) and a real child, on an injected clock.
-@Suite(.serialized) struct SupervisorClockTests {
+@Suite(.serialized, .realProcesses) struct SupervisorClockTests {
     @Test func aStartupTimeoutIsJudgedOnTheInjectedClock() async throws {
         let root = try TestEnvironment.temporaryDirectory("clock")
         let paths = RuntimePaths(configRoot: root, stateDirectory: root.appendingPathComponent("state"))
@@ -53,7 +53,7 @@ final class VirtualClock: SupervisorClock {
         await sup.start()
         var status = await sup.status()
         // The keeper is a fresh debug process; on a busy box it can take many seconds to report its child.
-        #expect(await TestEnvironment.eventually(timeout: 120) { await sup.pid != nil })
+        #expect(await TestEnvironment.eventually { await sup.pid != nil })
         let pid = try #require(await sup.pid)
         while status.phase == .starting, Date().timeIntervalSince(began) < 600 {
             try await Task.sleep(for: .milliseconds(20))
@@ -67,6 +67,6 @@ final class VirtualClock: SupervisorClock {
         #expect(took < 600)
         #expect(clock.now >= 600)
         // The stop's grace also runs on the virtual clock: one step, then SIGKILL.
-        #expect(await TestEnvironment.eventually(timeout: 60) { !TestEnvironment.isAlive(pid) })
+        #expect(await TestEnvironment.eventually { !TestEnvironment.isAlive(pid) })
     }
 }

@@ -39,7 +39,7 @@ public struct CLIRunner: Sendable {
     /// The waiting happens on a thread of its own: Swift Testing runs tests on a pool of as many threads
     /// as cores (two here), and a test blocking one for a whole `start` starves every other test's tasks.
     @discardableResult
-    public func run(_ arguments: [String], launcher: [String] = [], timeout: Double = 120) async throws -> Result {
+    public func run(_ arguments: [String], launcher: [String] = [], timeout: Double = TestEnvironment.hangBound) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Swift.Result { try self.runBlocking(arguments, launcher: launcher, timeout: timeout) })
@@ -49,7 +49,7 @@ public struct CLIRunner: Sendable {
 
     /// `run`, blocking the calling thread.
     @discardableResult
-    public func runBlocking(_ arguments: [String], launcher: [String] = [], timeout: Double = 120) throws -> Result {
+    public func runBlocking(_ arguments: [String], launcher: [String] = [], timeout: Double = TestEnvironment.hangBound) throws -> Result {
         let p = Process()
         let command = launcher + [binary] + arguments
         p.executableURL = URL(fileURLWithPath: command[0])
@@ -115,11 +115,11 @@ extension TestEnvironment {
             return String(decoding: raw.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).contains(text)
         }
         for pid in pids { kill(pid, SIGKILL) }
-        _ = eventuallyBlocking(timeout: 10) { pids.allSatisfy { !isAlive($0) } }
+        _ = eventuallyBlocking { pids.allSatisfy { !isAlive($0) } }
     }
 
     /// Waits up to `timeout` seconds for `condition`, sleeping without holding a thread.
-    public static func eventually(timeout: Double = 10, _ condition: () async -> Bool) async -> Bool {
+    public static func eventually(timeout: Double = hangBound, _ condition: () async -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if await condition() { return true }
@@ -139,9 +139,19 @@ extension TestEnvironment {
         }
     }
 
+    /// Runs `work` on a thread of its own and waits for it: for timings a starved test pool must not stretch.
+    public static func onThread(_ work: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                work()
+                c.resume()
+            }
+        }
+    }
+
     /// When `condition` first held, checked every 20 ms on a thread of its own for up to `timeout`
     /// seconds (nil if it never did): a time a starved test pool cannot stretch.
-    public static func firstTime(timeout: Double, _ condition: @escaping @Sendable () -> Bool) async -> Date? {
+    public static func firstTime(timeout: Double = hangBound, _ condition: @escaping @Sendable () -> Bool) async -> Date? {
         await withCheckedContinuation { c in
             Thread.detachNewThread {
                 let deadline = Date().addingTimeInterval(timeout)
@@ -155,7 +165,7 @@ extension TestEnvironment {
     }
 
     /// Waits up to `timeout` seconds for `condition`, blocking the calling thread.
-    public static func eventuallyBlocking(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+    public static func eventuallyBlocking(timeout: Double = hangBound, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if condition() { return true }
@@ -187,7 +197,7 @@ extension TestEnvironment {
         threads: 1
         gpu_layers: 0
         health:
-          startup_timeout: 60s
+          startup_timeout: 300s
           interval: 1s
           generation_interval: 0
         restart:

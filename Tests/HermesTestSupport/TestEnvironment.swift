@@ -11,6 +11,27 @@ public enum TestEnvironment {
         }
     }
 
+    /// The bound on every wait for something that must happen (a server ready, an answer, a process
+    /// gone): it only keeps a broken test from hanging the suite. How fast things happen is measured by
+    /// the benchmarks (`scripts/bench/`), never by a test's bound: on a 2-core box running the whole
+    /// suite a restart has taken over 30 s and a 128-token answer over 60 s.
+    public static let hangBound: Double = 300
+
+    /// Writes an executable script. Written by `install`, not by this process: a descriptor open for
+    /// writing here would be copied into any child another test forks meanwhile, and exec of the script
+    /// then fails with "Text file busy" until that child execs.
+    public static func writeExecutable(_ text: String, to path: String) throws {
+        let source = path + ".source"
+        try text.write(toFile: source, atomically: false, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/install")
+        p.arguments = ["-m", "755", source, path]
+        try p.run()
+        p.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: source)
+        guard p.terminationStatus == 0 else { throw MissingPart(what: "install -m 755 \(path)", looked: "/usr/bin/install") }
+    }
+
     /// The cache the setup scripts fill: `$HERMES_RUNTIME_CACHE` or `~/.cache/hermes-runtime`.
     public static var cacheDirectory: URL {
         if let c = ProcessInfo.processInfo.environment["HERMES_RUNTIME_CACHE"], !c.isEmpty {

@@ -99,6 +99,20 @@ public struct GiveUp: Sendable, Equatable {
 }
 
 public enum AttemptPlan {
+    /// Whether a failed local attempt is sent again to the same profile after loading it: an on-demand
+    /// server that is stopped now (its idle unload or eviction began as this request was sent, so it was
+    /// refused, cut, or found down) is loaded again and tried once more, before any burst. A server
+    /// that crashed is restarting, not stopped, and bursts as before.
+    public static func reloadsAndRetries(after end: AttemptEnd, load: LoadMode?, phaseNow: LocalRuntimeStatus.Phase?,
+                                         alreadyReloaded: Bool) -> Bool
+    {
+        guard end.isLocal, !alreadyReloaded, load == .onDemand, phaseNow == .stopped else { return false }
+        switch end.kind {
+        case .down, .refused, .reset: return true
+        default: return false
+        }
+    }
+
     /// After `end`: a local profile bursts once (to its `burst` profile, then that profile's fallbacks),
     /// as `local_down` when it was not serving and `local_error` when it failed; a remote cools down
     /// (for its Retry-After on a 429, else its `cooldown` once `failures` in a row reach its

@@ -4,6 +4,7 @@ import HermesFront
 import HermesSupervisor
 import Logging
 import Metrics
+import Synchronization
 
 /// Carries out the on-demand decisions (`Admission`, `IdleUnload` in the core) on the supervisor
 /// registry: loads a model on its first request (once, however many ask), evicts idle servers to make
@@ -47,6 +48,11 @@ actor OnDemandManager {
     /// A failed load is not retried by every request that follows it: for this long the failure answers.
     private var failures: [String: (at: ContinuousClock.Instant, why: String)] = [:]
     static let failureHold: Duration = .seconds(30)
+    /// Unloads in progress (a warm-cache server saves its slots first, which can take seconds): the
+    /// front sees these servers as stopped from the moment the unload is decided, so no new request is
+    /// sent to a server about to go, and a load asked for meanwhile waits for the unload and loads again.
+    private var unloads: [String: Task<Bool, Never>] = [:]
+    private let unloading = Mutex(Set<String>())
 
     init(registry: SupervisorRegistry, config: HermesConfig, memory: @escaping ModelMemorySource, events: ModelEvents, logger: Logger) {
         self.registry = registry
@@ -72,6 +78,7 @@ actor OnDemandManager {
         guard let profile = config.profile(named: name), let settings = profile.llamaServer else {
             return .failed("no local profile '\(name)'")
         }
+        if let going = unloads[profile.name] { _ = await going.value }
         if let s = await registry.status(ofProfile: profile.name), s.isReady { return .ready(s) }
         if let f = failures[profile.name], ContinuousClock.now - f.at < Self.failureHold { return .failed(f.why) }
         let job = jobs[profile.name] ?? startJob(profile, settings)
@@ -191,9 +198,26 @@ actor OnDemandManager {
 
     // MARK: unloading
 
-    /// Stops a server and records why. Returns false when it was not running.
+    /// True while `name` is being unloaded: the front's view of it is then "stopped".
+    nonisolated func isUnloading(_ name: String) -> Bool { unloading.withLock { $0.contains(name) } }
+
+    /// Stops a server and records why. Returns false when it was not running. The server leaves the
+    /// front's view before this first suspends, so a caller that checked its in-flight count just before
+    /// calling sends no new request to it; one that raced that check sees its attempt refused and is
+    /// sent again after a reload (`RoutingFront.forward`).
     @discardableResult
     func unload(_ name: String, reason: UnloadReason) async -> Bool {
+        if let going = unloads[name] { return await going.value }
+        unloading.withLock { _ = $0.insert(name) }
+        let task = Task { await self.stopAndRecord(name, reason: reason) }
+        unloads[name] = task
+        let stopped = await task.value
+        unloads[name] = nil
+        unloading.withLock { _ = $0.remove(name) }
+        return stopped
+    }
+
+    private func stopAndRecord(_ name: String, reason: UnloadReason) async -> Bool {
         guard await registry.stop(name) != nil else { return false }
         loadedAt[name] = nil
         held[name] = nil

@@ -10,7 +10,12 @@ struct OnDemandRuntime: RuntimeStateProvider {
     let registry: SupervisorRegistry
     let manager: OnDemandManager
 
-    func status(ofProfile name: String) async -> LocalRuntimeStatus? { await registry.status(ofProfile: name) }
+    /// A server being unloaded is "stopped" to the front from the moment the unload is decided.
+    func status(ofProfile name: String) async -> LocalRuntimeStatus? {
+        guard var s = await registry.status(ofProfile: name) else { return nil }
+        if manager.isUnloading(name) { s.phase = .stopped }
+        return s
+    }
 
     func reportFailure(profile: String, httpStatus: Int?, reason: String) async {
         await registry.reportFailure(profile: profile, httpStatus: httpStatus, reason: reason)
