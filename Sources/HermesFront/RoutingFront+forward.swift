@@ -66,58 +66,34 @@ extension RoutingFront {
         case skip(AttemptEnd.Kind, retryAfter: Double?, budget: BudgetHit? = nil)
     }
 
-    /// Tries the decision's target, then what `AttemptPlan` says (burst, fallbacks), until one answers.
-    /// Nothing is retried once a byte of an answer has reached the client.
+    /// Tries the candidates `AttemptQueue` hands out (the decision's target, burst, fallbacks) until one
+    /// answers, performing the effects it returns. Nothing is retried once a byte of an answer has
+    /// reached the client.
     func forward(_ job: Job, ticket firstTicket: SlotTicket?) async -> Response {
-        var queue = [Candidate(profile: job.first)] + job.decision.fallbacks.map { Candidate(profile: $0, reason: "fallback") }
-        // Profiles routing passed over (their API, an image) lead the receipt.
-        var attempts = job.decision.skipped.map { Attempt(profile: $0.profile, outcome: "skipped_\($0.why.rawValue)", milliseconds: 0) }
-        var ends: [AttemptEnd] = []
-        var promoted = false
+        var queue = AttemptQueue(decision: job.decision, first: job.first)
+        let policy = job.state.policy
         let toolNames = job.state.config.profiles[job.first]?.promotesBadToolCalls == true
             ? ToolCallCheck.toolNames(inRequest: Data(job.raw.readableBytesView)) : nil
-        var reasons = job.decision.hops.map(\.reason.rawValue)
-        var reason = job.decision.reason
         var upstreamTime: Duration = .zero
-        var burstTried = false
-        var reloaded = false
         var ticket = firstTicket
-        var index = 0
-        var budgetHits: [BudgetHit] = []
         let record = job.record
 
-        while index < queue.count {
-            let candidate = queue[index]
-            index += 1
+        while let candidate = queue.next() {
             guard let profile = job.state.config.profiles[candidate.profile] else { continue }
             // A burst or fallback added while forwarding (local_error, bad_tool_call) may not take it.
-            if let why = job.state.policy.mismatch(profile, job.ctx) {
-                attempts.append(Attempt(profile: profile.name, outcome: "skipped_\(why.rawValue)", milliseconds: 0))
+            if let why = policy.mismatch(profile, job.ctx) {
+                queue.skip(profile.name, why: why)
                 continue
             }
-            if let r = candidate.reason {
-                reason = r
-                reasons.append(r)
-            }
-            let end: AttemptEnd
-            let probe = isHalfOpenProbe(queue, at: index - 1, job: job)
-            if probe {
-                reason = AttemptPlan.halfOpenReason
-                reasons.append(reason)
-            }
+            queue.start(candidate)
+            let probe = isHalfOpenProbe(queue.remaining, job: job)
+            if probe { queue.markHalfOpen() }
+            let end: AttemptEnd, sent: Bool, spent: BudgetHit?
+            var took: Duration = .zero
             switch await prepare(profile, job, probe: probe) {
-            case .skip(let kind, let retryAfter, let spent):
+            case .skip(let kind, let retryAfter, let hit):
                 end = AttemptEnd(profile: profile.name, isLocal: profile.isLocal, kind: kind, retryAfter: retryAfter)
-                attempts.append(Attempt(profile: profile.name, outcome: end.outcome, milliseconds: 0))
-                if let hit = spent {
-                    budgetHits.append(hit)
-                    // Every cloud choice is spent: back to the local profile the request left, if it can take it.
-                    if index == queue.count, let local = BudgetCheck.localRefuge(job.decision.hops),
-                        !queue.contains(where: { $0.profile == local })
-                    {
-                        queue.append(Candidate(profile: local, reason: "budget"))
-                    }
-                }
+                (sent, spent) = (false, hit)
             case .send(let url, let headers, let body, let timeout, let warm):
                 if ticket?.profile != profile.name {
                     ticket?.release()
@@ -125,125 +101,117 @@ extension RoutingFront {
                 }
                 let t0 = ContinuousClock.now
                 let result = await attempt(url: url, headers: headers, body: body, isLocal: profile.isLocal, timeout: timeout)
-                let took = ContinuousClock.now - t0
+                took = ContinuousClock.now - t0
                 upstreamTime += took
                 switch result {
                 case .answer(let response, let first):
                     // hasPrefix, not Foundation's contains: this runs on every answer.
                     let isSSE = job.ctx.stream
                         || (response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false)
-                    let canPromote = profile.isLocal && !promoted && profile.promotesBadToolCalls
+                    let canPromote = profile.isLocal && !queue.promoted && profile.promotesBadToolCalls
                         && profile.burst.map { job.state.config.profiles[$0] != nil } == true
                     var reading = Self.answerReading(ctx: job.ctx, profile: profile, promote: canPromote, toolNames: toolNames, isSSE: isSSE)
                     reading.dropUsageChunk = job.askUsage != nil
-                    let answer: AnswerStream
                     switch await reading.read(response, first: first) {
-                    case .deliver(let a):
-                        answer = a
+                    case .deliver(let answer):
+                        queue.answered(profile.name, status: response.status, milliseconds: took.milliseconds, halfOpen: probe)
+                        if !profile.isLocal { cooldowns.answered(profile.name) }
+                        record.update {
+                            $0.attempts = queue.tries
+                            $0.profile = profile.name
+                            $0.reason = queue.reason
+                            $0.reasons = queue.reasons
+                            $0.status = response.status
+                            $0.price = profile.price
+                            $0.burstPrice = profile.isLocal ? profile.burst.flatMap { job.state.config.profiles[$0]?.price } : nil
+                            $0.source = job.ctx.sourceKind
+                        }
+                        return commit(response: response, answer: answer, isSSE: isSSE, profile: profile.name, reason: queue.reason,
+                                      attempts: queue.tries, record: record, upstreamBeforeCommit: upstreamTime, ticket: ticket,
+                                      baseHeaders: job.baseHeaders, warm: warm)
                     case .promote(let bad):
                         warmDone(profile.name, warm, cacheN: nil)
                         // Nothing has reached the client: the burst profile gets the request, once.
                         let read = ContinuousClock.now - t0
                         upstreamTime += read - took
-                        attempts.append(Attempt(profile: profile.name, outcome: BurstReason.badToolCall.rawValue, milliseconds: read.milliseconds))
                         logger.info("local answer has a bad tool call: promoted", metadata: [
                             "profile": "\(profile.name)", "problem": "\(bad.problem.rawValue)", "request_id": "\(record.id)",
                         ])
-                        promoted = true
-                        ticket?.release()
-                        ticket = nil
-                        metrics.burst(reason: BurstReason.badToolCall.rawValue)
-                        if let burst = profile.burst {
-                            queue.insert(contentsOf: [Candidate(profile: burst, reason: BurstReason.badToolCall.rawValue)]
-                                + job.state.policy.fallbackOrder(for: burst).map { Candidate(profile: $0, reason: "fallback") }, at: index)
-                        }
+                        await perform(queue.promote(profile, policy: policy, milliseconds: read.milliseconds), ticket: &ticket)
                         continue
                     }
-                    attempts.append(Attempt(profile: profile.name, outcome: String(response.status), milliseconds: took.milliseconds, halfOpen: probe))
-                    if !profile.isLocal { cooldowns.answered(profile.name) }
-                    record.update {
-                        $0.attempts = attempts
-                        $0.profile = profile.name
-                        $0.reason = reason
-                        $0.reasons = reasons
-                        $0.status = response.status
-                        $0.price = profile.price
-                        $0.burstPrice = profile.isLocal ? profile.burst.flatMap { job.state.config.profiles[$0]?.price } : nil
-                        $0.source = job.ctx.sourceKind
-                    }
-                    return commit(response: response, answer: answer, isSSE: isSSE, profile: profile.name, reason: reason,
-                                  attempts: attempts, record: record, upstreamBeforeCommit: upstreamTime, ticket: ticket,
-                                  baseHeaders: job.baseHeaders, warm: warm)
                 case .failed(let kind, let retryAfter):
                     warmDone(profile.name, warm, cacheN: nil)
                     end = AttemptEnd(profile: profile.name, isLocal: profile.isLocal, kind: kind, retryAfter: retryAfter)
-                    attempts.append(Attempt(profile: profile.name, outcome: end.outcome, milliseconds: took.milliseconds, halfOpen: probe))
+                    (sent, spent) = (true, nil)
                     logger.info("upstream failed before the first byte", metadata: [
                         "profile": "\(profile.name)", "outcome": "\(end.outcome)", "request_id": "\(record.id)",
                     ])
                 }
             }
+            // An on-demand server stopped under this request: load it again and send the request there once more.
             let phaseNow = profile.isLocal ? await runtime.status(ofProfile: profile.name)?.phase : nil
-            if AttemptPlan.reloadsAndRetries(after: end, load: profile.llamaServer?.effectiveLoad, phaseNow: phaseNow, alreadyReloaded: reloaded) {
-                reloaded = true
+            if queue.reloads(after: end, load: profile.llamaServer?.effectiveLoad, phaseNow: phaseNow) {
                 ticket?.release()
                 ticket = nil
                 if case .ready = await runtime.ensureLoaded(profile: profile.name, wait: true) {
-                    queue.insert(Candidate(profile: profile.name), at: index)
+                    queue.retryAfterReload(end, milliseconds: took.milliseconds)
                     continue
                 }
             }
-            ends.append(end)
-
-            // It failed before the first byte: what next is AttemptPlan's decision.
-            let step = AttemptPlan.next(after: end, profile: profile, policy: job.state.policy, burstTried: burstTried,
-                                        failures: cooldowns.failures(after: end, settings: profile.openai))
-            if profile.isLocal {
-                ticket?.release()
-                ticket = nil
-            }
-            if step.reportFailure {
-                await runtime.reportFailure(profile: profile.name, httpStatus: Int(end.outcome), reason: end.outcome)
-            }
-            if let first = step.insert.first {
-                burstTried = true
-                metrics.burst(reason: first.reason ?? BurstReason.localError.rawValue)
-                queue.insert(contentsOf: step.insert, at: index)
-            }
-            if let seconds = step.cooldown {
-                cooldowns.set(profile.name, seconds: seconds, rateLimited: end.kind == .status(429))
-                metrics.cooldowns(active: cooldowns.active())
-            }
-            if let why = step.fallbackReason { metrics.fallback(reason: why) }
+            // It failed before the first byte: what next is the queue's decision.
+            let effects = queue.failed(end, profile: profile, policy: policy, sent: sent, milliseconds: took.milliseconds, halfOpen: probe,
+                                       failures: cooldowns.failures(after: end, settings: profile.openai), budget: spent)
+            await perform(effects, ticket: &ticket)
         }
         ticket?.release()
 
         // Every candidate failed.
-        let giveUp = AttemptPlan.giveUp(ends)
-        let list = attempts.map(\.receipt).joined(separator: ",")
+        let giveUp = queue.giveUp
+        let list = queue.receipt
         var h = job.baseHeaders
         h[.hermesRoute] = "none"
-        h[.hermesReason] = reason
+        h[.hermesReason] = queue.reason
         h[.hermesAttempts] = list
         if let seconds = giveUp.retryAfter { h[.retryAfter] = String(seconds) }
         let overhead = (ContinuousClock.now - record.start) - upstreamTime
         h[.hermesOverhead] = formatMs(overhead.milliseconds)
         record.update {
-            $0.attempts = attempts
-            $0.reason = reason
-            $0.reasons = reasons
+            $0.attempts = queue.tries
+            $0.reason = queue.reason
+            $0.reasons = queue.reasons
             $0.profile = nil
             $0.upstream = upstreamTime
         }
         let message: String
         switch giveUp.status {
-        case 429 where !budgetHits.isEmpty: message = Self.budgetMessage(budgetHits, attempts: list)
+        case 429 where !queue.budgetHits.isEmpty: message = Self.budgetMessage(queue.budgetHits, attempts: list)
         case 429: message = "every profile is rate-limited: \(list); retry after \(giveUp.retryAfter.map { "\($0) s" } ?? "a while")"
         case 503: message = "no local server is running for this request and no burst profile could take it: \(list)"
         default: message = "every profile failed: \(list.isEmpty ? "none could be tried" : list)"
         }
         return finishEarly(record, openAIError(status: giveUp.status, message: message, type: giveUp.type, code: giveUp.code, headers: h),
                            overhead: overhead)
+    }
+
+    /// Carries out what `AttemptQueue` decided after a try.
+    func perform(_ effects: [AttemptQueue.Effect], ticket: inout SlotTicket?) async {
+        for effect in effects {
+            switch effect {
+            case .releaseLocalSlot:
+                ticket?.release()
+                ticket = nil
+            case .reportFailure(let profile, let status, let reason):
+                await runtime.reportFailure(profile: profile, httpStatus: status, reason: reason)
+            case .countBurst(let reason):
+                metrics.burst(reason: reason)
+            case .coolDown(let profile, let seconds, let rateLimited):
+                cooldowns.set(profile, seconds: seconds, rateLimited: rateLimited)
+                metrics.cooldowns(active: cooldowns.active())
+            case .countFallback(let reason):
+                metrics.fallback(reason: reason)
+            }
+        }
     }
 
     /// The URL, headers and body for `profile`, or why it cannot be tried now.

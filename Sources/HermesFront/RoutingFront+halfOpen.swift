@@ -2,13 +2,13 @@ import HermesCore
 import Synchronization
 
 extension RoutingFront {
-    /// Whether `queue[i]`, a remote cooling down after failures, is tried anyway because nothing left
+    /// Whether the first of `remaining`, a remote cooling down after failures, is tried anyway because nothing left
     /// for this request can be (`AttemptPlan.probesHalfOpen`). Candidates this request may not go to
     /// (their API, an image) do not count as open doors.
-    func isHalfOpenProbe(_ queue: [Candidate], at i: Int, job: Job) -> Bool {
-        guard queue.indices.contains(i) else { return false }
+    func isHalfOpenProbe(_ remaining: ArraySlice<Candidate>, job: Job) -> Bool {
+        guard !remaining.isEmpty else { return false }
         var left: [CandidateStanding] = []
-        for (n, candidate) in queue[i...].enumerated() {
+        for (n, candidate) in remaining.enumerated() {
             guard let p = job.state.config.profiles[candidate.profile] else { continue }
             if n > 0, job.state.policy.mismatch(p, job.ctx) != nil { continue }
             if p.openai != nil, let c = cooldowns.cooling(p.name) {

@@ -94,18 +94,6 @@ public final class RoutingFront: Sendable {
 
 // MARK: - receipts and errors
 
-/// One try of one profile, as listed in `X-Hermes-Attempts` and the event.
-struct Attempt: Sendable {
-    var profile: String
-    /// The HTTP status, or `refused`, `timeout`, `reset`, `error`, `cooldown`, `down`.
-    var outcome: String
-    var milliseconds: Double
-    /// Tried although it was cooling down: every candidate left was (see `AttemptPlan.probesHalfOpen`).
-    var halfOpen = false
-
-    var receipt: String { "\(profile):\(outcome)" }
-}
-
 /// The OpenAI-shaped error body: `{"error":{"message","type","param","code"}}`.
 func openAIErrorBody(message: String, type: String, code: String, param: String? = nil) -> ByteBuffer {
     var e = JSONLine(capacity: 96 + message.utf8.count)
