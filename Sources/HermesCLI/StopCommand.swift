@@ -4,8 +4,9 @@ import HermesCore
 import HermesDaemon
 import HermesSupervisor
 
-/// `hermes-runtime stop PROFILE | --all`: SIGTERM to the server's process group, SIGKILL after a grace
-/// period; returns when the process is gone and its port is free.
+/// `hermes-runtime stop PROFILE | --all`: the server takes no new request, the ones it is answering
+/// finish (up to `daemon.drain_timeout`), a warm cache is saved, then SIGTERM to the server's process
+/// group, SIGKILL after a grace period; returns when the process is gone and its port is free.
 struct StopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a profile's server (or all of them).")
 
@@ -28,11 +29,15 @@ struct StopCommand: AsyncParsableCommand {
             print("the daemon is not running: nothing to stop")
             return
         }
+        // The daemon lets the requests in flight finish (up to its drain limit), saves warm caches (up to
+        // their save timeout), then stops each server (SIGKILL after 10 s): wait for all of that.
+        let drain = (try? await client.call(.GET, "/v1/status", as: DaemonStatus.self, timeout: 5))?.drainTimeout ?? 30
+        let limit = Double(drain) + 90
         let stopped: [ServerStatus]
         if all {
-            stopped = try await client.call(.POST, "/v1/stop-all", as: [ServerStatus].self, timeout: 60)
+            stopped = try await client.call(.POST, "/v1/stop-all", as: [ServerStatus].self, timeout: limit)
         } else {
-            stopped = [try await client.call(.POST, "/v1/profiles/\(profile!)/stop", as: ServerStatus.self, timeout: 60)]
+            stopped = [try await client.call(.POST, "/v1/profiles/\(profile!)/stop", as: ServerStatus.self, timeout: limit)]
         }
         // The port must be free before we say "stopped": a quick `start` after us must not collide.
         for s in stopped {

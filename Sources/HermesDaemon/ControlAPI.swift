@@ -65,7 +65,7 @@ enum ControlAPI {
         }
         router.post("/v1/profiles/:name/stop") { _, context in
             let name = try context.parameters.require("name")
-            guard let s = await registry.stop(name) else {
+            guard let s = await daemon.onDemand.stop(name, drain: Double(daemon.drainTimeout)) else {
                 return json(ControlError(message: "profile '\(name)' is not running"), status: .notFound)
             }
             return json(s)
@@ -78,8 +78,7 @@ enum ControlAPI {
             return json(["unloaded": name])
         }
         router.post("/v1/stop-all") { _, _ in
-            await registry.stopAll()
-            return json(await registry.statuses())
+            json(await daemon.onDemand.stopAll(drain: Double(daemon.drainTimeout)))
         }
         router.post("/v1/reload") { _, _ in
             let result = await daemon.reloader.reload()

@@ -68,10 +68,11 @@ import Testing
         let front: String
         let process: Process
 
-        init(profiles: [String: String], gtt: UInt64, defaultProfile: String) async throws {
+        /// `runtime`: more of runtime.yaml (after the `front:` section).
+        init(profiles: [String: String], gtt: UInt64, defaultProfile: String, runtime: String = "") async throws {
             let port = TestEnvironment.freePort()
             let root = try TestEnvironment.configRoot(profiles: profiles,
-                                                      runtime: "front:\n  listen: 127.0.0.1:\(port)\n  default: \(defaultProfile)\n")
+                                                      runtime: "front:\n  listen: 127.0.0.1:\(port)\n  default: \(defaultProfile)\n" + runtime)
             var cli = try CLIRunner(configRoot: root)
             cli.environment["HERMES_RUNTIME_SYSFS_ROOT"] = try OnDemandCLITests.apu(gtt: gtt).path
             self.cli = cli

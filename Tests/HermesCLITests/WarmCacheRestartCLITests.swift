@@ -14,21 +14,38 @@ import Testing
         return "c-" + SavedConversation.hex(try #require(keys.last)) + ".bin"
     }
 
+    /// Whether llama-server on `port` is answering a request now.
+    static func processing(_ port: Int) async -> Bool {
+        await HTTPExchange.send("GET", "http://127.0.0.1:\(port)/slots", timeout: 10).body.contains(#""is_processing":true"#)
+    }
+
     @Test func aConversationSurvivesStopStartAndAKill9() async throws {
-        let profile = try W.profile(port: TestEnvironment.freePort()).replacingOccurrences(of: "idle_unload: 6s", with: "idle_unload: 0")
-        let d = try await OnDemandCLITests.Daemon(profiles: ["w": profile], gtt: 64 << 30, defaultProfile: "w")
+        let port = TestEnvironment.freePort()
+        let profile = try W.profile(port: port).replacingOccurrences(of: "idle_unload: 6s", with: "idle_unload: 0")
+        // The drain limit only bounds a hang: the answer in flight must finish on a loaded box.
+        let d = try await OnDemandCLITests.Daemon(profiles: ["w": profile], gtt: 64 << 30, defaultProfile: "w",
+                                                  runtime: "daemon:\n  drain_timeout: 300\n")
         defer { d.stop() }
         let url = d.front + "/v1/chat/completions"
         let kv = d.cli.stateDirectory.appendingPathComponent("kv/w")
 
+        // `stop` while turn 1 is being answered: the answer is let finish and arrives whole, and its
+        // conversation is saved with the server's idle slots before the server stops.
         let a1 = [("system", W.system("files")), ("user", "List three files.")]
-        let t1 = try W.timings(await OnDemandCLITests.http("POST", url, body: W.body(a1)))
-
-        // stop, then the next turn loads the model again and restores the conversation.
+        let long1 = W.body(a1).replacingOccurrences(of: #""max_tokens":4"#, with: #""max_tokens":128,"ignore_eos":true"#)
+        async let answer1 = OnDemandCLITests.http("POST", url, body: long1)
+        let answering = await TestEnvironment.eventually { await Self.processing(port) }
+        #expect(answering, "the server never started answering turn 1")
         let stopped = try await d.cli.run(["stop", "w"])
         #expect(stopped.status == 0, "\(stopped.output)")
-        #expect(FileManager.default.fileExists(atPath: kv.appendingPathComponent(try Self.savedName(W.body(a1))).path))
-        let a2 = a1 + [("assistant", t1.reply), ("user", "Two more.")]
+        let r1 = await answer1
+        #expect(r1.status == 200, "the answer in flight was cut by stop: \(r1.body.prefix(300))")
+        let t1 = try W.timings(r1)
+        #expect(FileManager.default.fileExists(atPath: kv.appendingPathComponent(try Self.savedName(long1)).path),
+                "the conversation answered during stop was saved")
+
+        // The next turn loads the model again and restores the conversation.
+        let a2 = a1 + [("assistant", try WarmCacheAPIsCLITests.escaped(t1.reply)), ("user", "Two more.")]
         let r2 = await OnDemandCLITests.http("POST", url, body: W.body(a2))
         #expect(r2.headers["x-hermes-warm"]?.hasPrefix("restored ") == true, "\(r2.headers)")
         let t2 = try W.timings(r2)

@@ -51,7 +51,7 @@ actor OnDemandManager {
     /// Unloads in progress (a warm-cache server saves its slots first, which can take seconds): the
     /// front sees these servers as stopped from the moment the unload is decided, so no new request is
     /// sent to a server about to go, and a load asked for meanwhile waits for the unload and loads again.
-    private var unloads: [String: Task<Bool, Never>] = [:]
+    private var unloads: [String: Task<ServerStatus?, Never>] = [:]
     private let unloading = Mutex(Set<String>())
 
     init(registry: SupervisorRegistry, config: HermesConfig, memory: @escaping ModelMemorySource, events: ModelEvents, logger: Logger) {
@@ -201,15 +201,37 @@ actor OnDemandManager {
     /// True while `name` is being unloaded: the front's view of it is then "stopped".
     nonisolated func isUnloading(_ name: String) -> Bool { unloading.withLock { $0.contains(name) } }
 
-    /// Stops a server and records why. Returns false when it was not running. The server leaves the
-    /// front's view before this first suspends, so a caller that checked its in-flight count just before
-    /// calling sends no new request to it; one that raced that check sees its attempt refused and is
-    /// sent again after a reload (`RoutingFront.forward`).
+    /// Stops a server and records why. Returns false when it was not running.
     @discardableResult
     func unload(_ name: String, reason: UnloadReason) async -> Bool {
+        await takeDown(name, reason: reason, drain: 0) != nil
+    }
+
+    /// `hermes-runtime stop PROFILE`: like `daemon stop` for one server. It leaves the front's view at
+    /// once (new requests burst, or wait to load it again when it loads on demand), the requests it is
+    /// answering get up to `drain` seconds to finish, so their answers arrive and a warm cache saves
+    /// their conversations too, and then it stops (its idle slots saved first). Nil: no such server.
+    func stop(_ name: String, drain: Double) async -> ServerStatus? {
+        await takeDown(config.profile(named: name)?.name ?? name, reason: nil, drain: drain)
+    }
+
+    /// `stop --all`: every running server, at once.
+    func stopAll(drain: Double) async -> [ServerStatus] {
+        let running = await registry.statuses().filter { $0.phase != .stopped }.map(\.profile)
+        await withTaskGroup(of: Void.self) { group in
+            for name in running { group.addTask { _ = await self.stop(name, drain: drain) } }
+        }
+        return await registry.statuses()
+    }
+
+    /// The one way a server is taken down through us. It leaves the front's view before this first
+    /// suspends, so a caller that checked its in-flight count just before calling sends no new request to
+    /// it; one that raced that check sees its attempt refused and is sent again after a reload
+    /// (`RoutingFront.forward`). A load asked for meanwhile waits for this to end (`ensureLoaded`).
+    private func takeDown(_ name: String, reason: UnloadReason?, drain: Double) async -> ServerStatus? {
         if let going = unloads[name] { return await going.value }
         unloading.withLock { _ = $0.insert(name) }
-        let task = Task { await self.stopAndRecord(name, reason: reason) }
+        let task = Task { await self.drainAndStop(name, reason: reason, drain: drain) }
         unloads[name] = task
         let stopped = await task.value
         unloads[name] = nil
@@ -217,17 +239,22 @@ actor OnDemandManager {
         return stopped
     }
 
-    private func stopAndRecord(_ name: String, reason: UnloadReason) async -> Bool {
-        guard await registry.stop(name) != nil else { return false }
+    private func drainAndStop(_ name: String, reason: UnloadReason?, drain: Double) async -> ServerStatus? {
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(min(max(drain, 0), 3600) * 1000)))
+        while (usage()[name]?.inFlight ?? 0) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        guard let stopped = await registry.stop(name) else { return nil }
         loadedAt[name] = nil
         held[name] = nil
+        guard let reason else { return stopped }
         let reasonText = reason.description
         events.record(event: "unload", profile: name, reason: reasonText, detail: nil)
         let label: String
         if case .evicted = reason { label = "evicted" } else { label = reasonText }
         Counter(label: "hermes_model_unloads_total", dimensions: [("profile", name), ("reason", label)]).increment()
         logger.notice("model unloaded", metadata: ["profile": "\(name)", "reason": "\(reasonText)"])
-        return true
+        return stopped
     }
 
     /// `hermes-runtime unload`: refuses while requests are in flight unless `force`.
