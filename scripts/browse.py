@@ -55,7 +55,7 @@ class Browser:
         self.next_id = 0
         self.session = None
 
-    def call(self, method, params=None, timeout=30, session=True):
+    def call(self, method, params=None, timeout=120, session=True):
         self.next_id += 1
         message = {"id": self.next_id, "method": method, "params": params or {}}
         if session and self.session:
@@ -87,7 +87,7 @@ class Browser:
         self.call("Emulation.setDeviceMetricsOverride",
                   {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
 
-    def evaluate(self, expression, timeout=30):
+    def evaluate(self, expression, timeout=120):
         r = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True},
                       timeout=timeout)
         if "exceptionDetails" in r:

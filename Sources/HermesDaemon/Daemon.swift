@@ -79,7 +79,8 @@ public enum Daemon {
             let manager = OnDemandManager(registry: registry, config: config, memory: ModelMemoryProbe.live(monitor: monitor),
                                           events: modelEvents, logger: logger)
             let (front, frontServices) = FrontWiring.make(config: config, runtime: OnDemandRuntime(registry: registry, manager: manager),
-                                                          registry: registry, gpu: gpu, paths: paths, warm: warm, logger: logger)
+                                                          registry: registry, manager: manager, gpu: gpu, paths: paths, warm: warm,
+                                                          logger: logger)
             if let f = front.front { await manager.attach(usage: { f.usage() }) }
             let reloader = Reloader(paths: paths, registry: registry, front: front, manager: manager, logger: logger)
             let shutdown = ShutdownSwitch()

@@ -40,7 +40,8 @@ final class FrontHandle: Sendable {
 /// port taken) does not take the supervisors down with it: the daemon keeps running, logs why, and
 /// `status` shows it.
 enum FrontWiring {
-    static func make(config: HermesConfig, runtime: any RuntimeStateProvider, registry: SupervisorRegistry, gpu: GPUService,
+    static func make(config: HermesConfig, runtime: any RuntimeStateProvider, registry: SupervisorRegistry, manager: OnDemandManager,
+                     gpu: GPUService,
                      paths: RuntimePaths, warm: WarmCaches? = nil, logger: Logger)
         -> (handle: FrontHandle, services: [any Service])
     {
@@ -52,7 +53,8 @@ enum FrontWiring {
             await servers.refresh()
             return metrics.emitToString()
         })
-        options.statusPage = StatusPageFeed(registry: registry, gpu: gpu, paths: paths)
+        options.statusPage = StatusPageFeed(registry: registry, manager: manager, gpu: gpu, paths: paths,
+                                            drainTimeout: Double(config.runtime.daemon.drainTimeout))
         options.warm = warm
         var frontLogger = logger
         frontLogger[metadataKey: "component"] = "front"

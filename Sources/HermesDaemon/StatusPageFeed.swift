@@ -8,14 +8,20 @@ import HermesSupervisor
 /// and the start/stop buttons, read from the supervisor registry and the GPU service.
 final class StatusPageFeed: StatusPageSource {
     let registry: SupervisorRegistry
+    /// Stop and unload go through the on-demand manager, as `stop` and `unload` do: the same drain,
+    /// the same events.
+    let manager: OnDemandManager
     let gpu: GPUService
     let paths: RuntimePaths
+    let drainTimeout: Double
     let startedAt = Date()
 
-    init(registry: SupervisorRegistry, gpu: GPUService, paths: RuntimePaths) {
+    init(registry: SupervisorRegistry, manager: OnDemandManager, gpu: GPUService, paths: RuntimePaths, drainTimeout: Double) {
         self.registry = registry
+        self.manager = manager
         self.gpu = gpu
         self.paths = paths
+        self.drainTimeout = drainTimeout
     }
 
     func snapshot() async -> Data {
@@ -105,9 +111,12 @@ final class StatusPageFeed: StatusPageSource {
             } catch {
                 return (409, "\(error)")
             }
-        case .stop, .unload:
-            guard let s = await registry.stop(profile) else { return (404, "\(profile) is not running") }
+        case .stop:
+            guard let s = await manager.stop(profile, drain: drainTimeout) else { return (404, "\(profile) is not running") }
             return (200, "\(profile): \(s.phase.rawValue)")
+        case .unload:
+            let (ok, message) = await manager.unloadByHand(profile, force: false)
+            return (ok ? 200 : 409, message)
         }
     }
 

@@ -114,24 +114,24 @@ func runTool(_ executable: String, _ arguments: [String], input: String? = nil, 
         let steps: [[String: Any]] = [
             ["navigate": front + "/"],
             // The front has a key: the page asks for it before it shows anything.
-            ["wait": "!document.getElementById('keyform').hidden", "timeout": 20],
+            ["wait": "!document.getElementById('keyform').hidden", "timeout": Int(TestEnvironment.hangBound)],
             ["eval": "document.getElementById('key').value = '\(Self.key)'; document.querySelector('#keyform button').click(); true"],
-            ["wait": "\(row("demo"))?.dataset.phase === 'ready' && \(row("spare"))?.dataset.phase === 'stopped'", "timeout": 30],
+            ["wait": "\(row("demo"))?.dataset.phase === 'ready' && \(row("spare"))?.dataset.phase === 'stopped'", "timeout": Int(TestEnvironment.hangBound)],
             ["eval": "Number(document.body.dataset.updates)"],
             // The button starts spare; the page, polling, shows it starting and then ready.
             ["eval": "\(row("spare")).querySelector('button[data-action=start]').click(); true"],
-            ["wait": "\(row("spare"))?.dataset.phase === 'ready'", "timeout": 90],
+            ["wait": "\(row("spare"))?.dataset.phase === 'ready'", "timeout": Int(TestEnvironment.hangBound)],
             ["eval": "Number(document.body.dataset.updates)"],
             // A click on a server shows its log.
             ["eval": "\(row("demo")).click(); true"],
-            ["wait": "document.getElementById('log').textContent.includes('llama')", "timeout": 20],
+            ["wait": "document.getElementById('log').textContent.includes('llama')", "timeout": Int(TestEnvironment.hangBound)],
             // One request stays local, one is too long for a 1024-token slot and bursts to cloud. The
             // burst one prefills ~1,200 tokens on a CPU server: seconds when quiet, minutes on a loaded
             // box; the limit only bounds a hang.
             ["eval": chat("'Say hi, secret-word-okapi'"), "timeout": 300],
             ["eval": chat("'Summarise, secret-word-okapi: ' + 'the local box keeps private work cheap. '.repeat(150)"), "timeout": 300],
-            ["wait": "document.querySelectorAll('#decisions tbody tr').length >= 2 && document.querySelector('.tally[data-reason=context]') !== null", "timeout": 20],
-            ["wait": "document.querySelectorAll('#gpu .pool').length >= 2 && document.querySelector('#chart polyline') !== null", "timeout": 20],
+            ["wait": "document.querySelectorAll('#decisions tbody tr').length >= 2 && document.querySelector('.tally[data-reason=context]') !== null", "timeout": Int(TestEnvironment.hangBound)],
+            ["wait": "document.querySelectorAll('#gpu .pool').length >= 2 && document.querySelector('#chart polyline') !== null", "timeout": Int(TestEnvironment.hangBound)],
             ["screenshot": screenshot],
             ["eval": """
                 JSON.stringify({
@@ -143,7 +143,7 @@ func runTool(_ executable: String, _ arguments: [String], input: String? = nil, 
                 """],
             // Stop from the page too.
             ["eval": "\(row("spare")).querySelector('button[data-action=stop]').click(); true"],
-            ["wait": "\(row("spare"))?.dataset.phase === 'stopped'", "timeout": 30],
+            ["wait": "\(row("spare"))?.dataset.phase === 'stopped'", "timeout": Int(TestEnvironment.hangBound)],
         ]
         let out = try await Self.browse(steps)
         #expect(out["ok"] as? Bool == true, "\(out["error"] ?? out)")

@@ -35,7 +35,7 @@ import Testing
                 let url = "'\(f.base)/v1/chat/completions'"
                 let steps: [[String: Any]] = [
                     ["navigate": "http://127.0.0.1:\(page.port)/"],
-                    ["wait": "document.body && document.body.innerText.includes('a page')", "timeout": 20],
+                    ["wait": "document.body && document.body.innerText.includes('a page')", "timeout": Int(TestEnvironment.hangBound)],
                     // A "simple" request: no preflight, the answer unreadable, but it would still run.
                     ["eval": "fetch(\(url), {method: 'POST', mode: 'no-cors', headers: {'Content-Type': 'text/plain'}, body: \(body)}).then(r => 'sent:' + r.type, e => 'error:' + e.name)"],
                     ["eval": "fetch(\(url), {method: 'POST', headers: {'Content-Type': 'text/plain'}, body: \(body)}).then(r => r.text(), e => 'blocked:' + e.name)"],
