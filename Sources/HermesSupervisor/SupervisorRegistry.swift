@@ -234,6 +234,8 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
     /// The next daemon takes the servers over: on shutdown this one leaves them running.
     public func handOff() {
         handingOff = true
+        // The next daemon reads what each slot holds from here (WarmCaches+slotMap).
+        warm?.persistSlotMaps()
     }
 
     public var isHandingOff: Bool { handingOff }
@@ -267,7 +269,7 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
                 await wireRPC(profile, supervisor)
                 if await supervisor.adopt(record) {
                     supervisors[profile.name] = supervisor
-                    if profile.llamaServer?.warmCache == true { warm?.serverStarted(profile: profile.name, command: command) }
+                    if profile.llamaServer?.warmCache == true { warm?.serverAdopted(profile: profile.name, command: command, pid: record.pid) }
                     adopted.append(profile.name)
                 }
             } catch {

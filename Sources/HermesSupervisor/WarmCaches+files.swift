@@ -22,7 +22,8 @@ extension WarmCaches {
         let now = Date().timeIntervalSince1970
         var out: [SavedConversation] = []
         var keep = Set<String>()
-        for name in names.sorted() where name.hasSuffix(".json") {
+        keep.insert(Self.slotMapName)  // the running server's slot map (WarmCaches+slotMap), not a record
+        for name in names.sorted() where name.hasSuffix(".json") && name != Self.slotMapName {
             let url = dir.appendingPathComponent(name)
             let why: String
             do throws(SavedConversation.Invalid) {

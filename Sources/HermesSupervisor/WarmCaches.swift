@@ -31,6 +31,8 @@ public final class WarmCaches: WarmCacheProvider, Sendable {
         var pid: Int32?
         /// When its last request ended (`elapsed()`), for checkpoints.
         var lastFinished: Double?
+        /// The slot map last written to disk (`WarmCaches+slotMap`).
+        var mapWritten: SlotMap?
 
         /// Idle slots holding more of a conversation than was last saved of them.
         var grownSlots: [SlotMemory] {
@@ -65,6 +67,7 @@ public final class WarmCaches: WarmCacheProvider, Sendable {
     public func serverStarted(profile: String, command: LlamaServerCommand) {
         let identity = WarmIdentity.of(command)
         let saved = loadIndex(profile: profile, identity: identity)
+        removeSlotMap(profile: profile)
         state.withLock { $0.servers[profile] = Server(identity: identity, saved: saved) }
     }
 
@@ -73,7 +76,9 @@ public final class WarmCaches: WarmCacheProvider, Sendable {
             s.servers[profile]?.slots = []
             s.servers[profile]?.savedKeys = [:]
             s.servers[profile]?.baseURL = nil
+            s.servers[profile]?.mapWritten = nil
         }
+        removeSlotMap(profile: profile)
     }
 
     // MARK: WarmCacheProvider

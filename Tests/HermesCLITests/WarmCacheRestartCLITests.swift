@@ -56,6 +56,22 @@ import Testing
         let saved = await TestEnvironment.eventually { FileManager.default.fileExists(atPath: checkpoint.path) }
         #expect(saved, "a checkpoint of the second turn")
 
+        // `daemon restart`: the new daemon adopts the server and reads what its slots hold, so the next
+        // turn goes to its live slot (before, every slot looked empty and the checkpoint was restored).
+        let pidBefore = try #require(try await d.servers()["w"]?["pid"] as? Int)
+        let restarted = try await d.cli.run(["daemon", "restart"])
+        #expect(restarted.status == 0, "\(restarted.output)")
+        let adopted = await TestEnvironment.eventually {
+            let s = try? await d.servers()["w"]
+            return s?["phase"] as? String == "ready" && s?["adopted"] as? Bool == true
+        }
+        #expect(adopted, "the new daemon adopted the server")
+        #expect(try await d.servers()["w"]?["pid"] as? Int == pidBefore, "adopted, not reloaded")
+        let b3 = a2 + [("assistant", t2.reply), ("user", "Three more.")]
+        let rb3 = await OnDemandCLITests.http("POST", url, body: W.body(b3))
+        #expect(rb3.headers["x-hermes-warm"]?.hasPrefix("slot ") == true, "\(rb3.headers)")
+        #expect(try W.timings(rb3).cacheN >= t2.promptN + t2.cacheN - 1)
+
         // kill -9 of llama-server: the supervisor restarts it; the next turn comes back from the checkpoint.
         let pid = try #require(try await d.servers()["w"]?["pid"] as? Int)
         kill(pid_t(pid), SIGKILL)
