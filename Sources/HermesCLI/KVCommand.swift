@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HermesSupervisor
 import HermesCore
 
 /// `hermes-runtime kv list|clear [PROFILE]`: the saved prompt caches of warm-cache profiles
@@ -37,7 +38,8 @@ struct KVClearCommand: AsyncParsableCommand {
     func run() async throws {
         for name in KVFolder.profiles(global.paths(), only: profile) {
             let dir = global.paths().kvDirectory(profile: name)
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+            // The running server's slot map is not a saved cache: it stays (WarmCaches+slotMap).
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0 != WarmCaches.slotMapName }
             for f in files { try? FileManager.default.removeItem(at: dir.appendingPathComponent(f)) }
             print("\(name): \(files.count) files removed")
         }

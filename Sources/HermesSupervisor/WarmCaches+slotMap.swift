@@ -5,7 +5,7 @@ import HermesCore
 /// half second when it changed, and at once when the daemon hands its servers over), read when a
 /// daemon adopts the server, removed when the server stops or a new one starts.
 extension WarmCaches {
-    static let slotMapName = "slots.json"
+    public static let slotMapName = "slots.json"
 
     func slotMapURL(profile: String) -> URL { folder(profile).appendingPathComponent(Self.slotMapName) }
 
