@@ -180,7 +180,7 @@ import Testing
                 Task {
                     let r = HTTPClientRequestBuilder.post(f.base + "/v1/chat/completions",
                                                           chatBody("Count from 1 to 60, one number per line. \(i)", maxTokens: 60, stream: true))
-                    let resp = try await http.execute(r, timeout: .seconds(120))
+                    let resp = try await http.execute(r, timeout: .seconds(Int64(TestEnvironment.hangBound)))
                     var signalled = false
                     for try await _ in resp.body where !signalled {
                         signalled = true

@@ -127,7 +127,7 @@ enum LiveFixture {
                 Task {
                     let r = HTTPClientRequestBuilder.post(f.base + "/v1/chat/completions",
                                                           chatBody("Count from 1 to 100, one number per line. \(i)", maxTokens: 120, stream: true))
-                    let resp = try await http.execute(r, timeout: .seconds(60))
+                    let resp = try await http.execute(r, timeout: .seconds(Int64(TestEnvironment.hangBound)))
                     var signalled = false
                     var text = ""
                     for try await chunk in resp.body {
@@ -175,7 +175,7 @@ enum LiveFixture {
             let r = HTTPClientRequestBuilder.post(f.base + "/v1/chat/completions",
                                                   chatBody("Count from 1 to 30.", maxTokens: 48, stream: true,
                                                            extra: #","stream_options":{"include_usage":true}"#))
-            let resp = try await http.execute(r, timeout: .seconds(60))
+            let resp = try await http.execute(r, timeout: .seconds(Int64(TestEnvironment.hangBound)))
             #expect(resp.headers.first(name: "X-Hermes-Route") == "demo-local")
             var arrivals: [ContinuousClock.Instant] = []
             var text = ""

@@ -185,7 +185,7 @@ struct Answer: Sendable {
 let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
 
 func send(_ url: String, method: HTTPMethod = .POST, json: String? = nil, headers: [String: String] = [:],
-          timeout: Int64 = 60) async throws -> Answer
+          timeout: Int64 = Int64(TestEnvironment.hangBound)) async throws -> Answer
 {
     var r = HTTPClientRequest(url: url)
     r.method = method
