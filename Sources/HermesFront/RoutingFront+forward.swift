@@ -150,8 +150,10 @@ extension RoutingFront {
                 }
             }
             // An on-demand server stopped under this request: load it again and send the request there once more.
-            let phaseNow = profile.isLocal ? await runtime.status(ofProfile: profile.name)?.phase : nil
-            if queue.reloads(after: end, load: profile.llamaServer?.effectiveLoad, phaseNow: phaseNow) {
+            // Only an on-demand server's phase is asked for: no other profile is ever reloaded here.
+            let load = profile.llamaServer?.effectiveLoad
+            let phaseNow = load == .onDemand ? await runtime.status(ofProfile: profile.name)?.phase : nil
+            if queue.reloads(after: end, load: load, phaseNow: phaseNow) {
                 ticket?.release()
                 ticket = nil
                 if case .ready = await runtime.ensureLoaded(profile: profile.name, wait: true) {

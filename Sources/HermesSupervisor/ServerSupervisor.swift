@@ -364,8 +364,7 @@ public actor ServerSupervisor {
                 // The slot it runs in is read just before: the idle one holding least. When every idle
                 // slot holds a conversation the probe is skipped: it would throw one away, and `/slots`
                 // just answered from llama-server's task loop, so that loop is not stuck.
-                var facts = slotsNow
-                if facts == nil { facts = await readSlots() }
+                let facts = if let slotsNow { slotsNow } else { await readSlots() }
                 let pick = facts?.probeSlot
                 if let pick, pick.holds > SlotsReport.probeDisplaces {
                     if !probeSkipNoted { sink.note("generation probe skipped: every idle slot holds a conversation (/slots answered)") }

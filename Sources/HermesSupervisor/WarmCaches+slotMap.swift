@@ -21,7 +21,8 @@ extension WarmCaches {
             }
         }
         let due: [(String, SlotMap)] = running.compactMap { name, pid, slots, savedKeys, written in
-            let startTime = ProcessInfoReader.startTime(pid)
+            // A process's start time never changes: /proc is read once per server process.
+            let startTime = written?.pid == pid ? written?.startTime ?? 0 : ProcessInfoReader.startTime(pid)
             guard startTime > 0 else { return nil }
             let map = SlotMap(pid: pid, startTime: startTime, slots: slots, savedKeys: savedKeys)
             return map == written ? nil : (name, map)
