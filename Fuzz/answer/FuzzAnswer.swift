@@ -87,7 +87,6 @@ public func fuzzAnswer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 
     let answer = Data(body)
     for api in AgentAPI.allCases { _ = ToolCallCheck.check(answer: answer, api: api, tools: ["get_weather"]) }
-    _ = ToolCallCheck.toolNames(inRequest: answer)
     if let n = CacheCountScan.cacheN(in: body), n < 0 { fatalError("a negative cache_n") }
 
     if let m = LlamaServerMetrics.parse(String(decoding: body, as: UTF8.self)) {

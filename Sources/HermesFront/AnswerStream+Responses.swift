@@ -59,6 +59,16 @@ final class AnswerStream: @unchecked Sendable {
         }
     }
 
+    /// What `next()` gives, except that bytes held whole (an answer read ahead, or spliced as slices around
+    /// `model`) come out together, for one write.
+    func nextBuffers() async throws -> [ByteBuffer]? {
+        if !held.isEmpty, sse == nil, meter == nil {
+            defer { held.removeAll() }
+            return held
+        }
+        return try await next().map { [$0] }
+    }
+
     /// The chunk metered, then spliced; nil when none of it is ready to go yet.
     private func pass(_ chunk: ByteBuffer) -> ByteBuffer? {
         let out: [UInt8]
@@ -163,21 +173,38 @@ struct AnswerReading {
                 return .deliver(AnswerStream(held: chunks, iterator: it, sse: nil, contentLength: length))
             }
         }
-        var whole = ByteBuffer()
-        whole.reserveCapacity(total)
-        for var c in chunks { whole.writeBuffer(&c) }
-        let bytes = Array(whole.readableBytesView)
+        // One contiguous buffer to read: the one chunk as it came, else the chunks gathered once.
+        var whole: ByteBuffer
+        if chunks.count == 1 {
+            whole = chunks[0]
+        } else {
+            whole = ByteBufferAllocator().buffer(capacity: total)
+            for var c in chunks { whole.writeBuffer(&c) }
+        }
         if let tools = judgeTools, response.status == 200,
-            let bad = ToolCallCheck.check(answer: Data(bytes), api: api, tools: tools)
+            let bad = ToolCallCheck.check(answer: Data(whole.readableBytesView), api: api, tools: tools)
         {
             return .promote(bad)
         }
-        let usage = response.status == 200 ? UsageReport.read(bytes)?.usage ?? AnswerUsage() : AnswerUsage()
-        guard let name = modelName else {
+        let ok = response.status == 200, name = modelName
+        let (usage, spans) = whole.withUnsafeReadableBytes { raw in
+            let b = raw.assumingMemoryBound(to: UInt8.self)
+            return (ok ? UsageReport.read(b)?.usage ?? AnswerUsage() : AnswerUsage(), name == nil ? [] : ModelFieldSplice.spans(in: b))
+        }
+        guard let name, !spans.isEmpty else {
             return .deliver(AnswerStream(held: [whole], iterator: nil, sse: nil, contentLength: whole.readableBytes, usage: usage))
         }
-        let spliced = ModelFieldSplice.replacing(in: bytes, with: name)
-        return .deliver(AnswerStream(held: [ByteBuffer(bytes: spliced)], iterator: nil, sse: nil, contentLength: spliced.count,
-                                     usage: usage))
+        // The name spliced in as slices of the answer around it: the answer itself is not copied.
+        let value = ByteBuffer(bytes: ModelFieldSplice.jsonString(name))
+        var held: [ByteBuffer] = []
+        var last = 0, spliced = 0
+        for span in spans {
+            held.append(whole.getSlice(at: whole.readerIndex + last, length: span.lowerBound - last) ?? ByteBuffer())
+            held.append(value)
+            last = span.upperBound
+        }
+        held.append(whole.getSlice(at: whole.readerIndex + last, length: whole.readableBytes - last) ?? ByteBuffer())
+        for h in held { spliced += h.readableBytes }
+        return .deliver(AnswerStream(held: held.filter { $0.readableBytes > 0 }, iterator: nil, sse: nil, contentLength: spliced, usage: usage))
     }
 }

@@ -176,9 +176,7 @@ extension RoutingFront {
                                       body: nil, isLocal: true, timeout: 10)
             let body = try await resp.body.collect(upTo: 16 << 20)
             var h = HTTPFields()
-            for f in resp.headers where !hopByHop.contains(f.name.lowercased()) {
-                if let n = HTTPField.Name(f.name) { h.append(HTTPField(name: n, value: f.value)) }
-            }
+            appendAnswerHeaders(resp.headers, to: &h)
             h[.hermesRoute] = name
             return Response(status: .init(code: resp.status), headers: h, body: ResponseBody(byteBuffer: body))
         } catch {

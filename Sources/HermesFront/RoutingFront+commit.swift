@@ -15,9 +15,7 @@ extension RoutingFront {
                 baseHeaders: HTTPFields, warm: WarmPlacement? = nil) -> Response
     {
         var headers = baseHeaders
-        for h in response.headers where !hopByHop.contains(h.name.lowercased()) {
-            if let name = HTTPField.Name(h.name) { headers.append(HTTPField(name: name, value: h.value)) }
-        }
+        appendAnswerHeaders(response.headers, to: &headers)
         let overhead = (ContinuousClock.now - record.start) - upstreamBeforeCommit
         headers[.hermesRoute] = profile
         headers[.hermesReason] = reason
@@ -42,20 +40,22 @@ extension RoutingFront {
                 watch?.finish()
             }
             while true {
-                let chunk: ByteBuffer?
+                let chunks: [ByteBuffer]?
                 do {
-                    chunk = try await answer.next()
+                    chunks = try await answer.nextBuffers()
                 } catch {
                     // Cancelled: the daemon's drain limit ran out with this stream still going.
                     cut = error is CancellationError || Task.isCancelled ? "shutting_down" : classify(error)
                     break
                 }
-                guard let chunk else { break }
+                guard let chunks else { break }
                 if firstByte == nil { firstByte = ContinuousClock.now - record.start }
-                bytes += chunk.readableBytes
-                watch?.see(chunk)
+                for chunk in chunks {
+                    bytes += chunk.readableBytes
+                    watch?.see(chunk)
+                }
                 do {
-                    try await writer.write(chunk)
+                    if chunks.count == 1 { try await writer.write(chunks[0]) } else { try await writer.write(contentsOf: chunks) }
                 } catch {
                     // The client went away: nothing left to deliver.
                     record.update { $0.bytesOut = bytes; $0.firstByte = firstByte; $0.cut = "client_gone"; $0.usage = answer.usage }

@@ -72,8 +72,9 @@ extension RoutingFront {
     func forward(_ job: Job, ticket firstTicket: SlotTicket?) async -> Response {
         var queue = AttemptQueue(decision: job.decision, first: job.first)
         let policy = job.state.policy
-        let toolNames = job.state.config.profiles[job.first]?.promotesBadToolCalls == true
-            ? ToolCallCheck.toolNames(inRequest: Data(job.raw.readableBytesView)) : nil
+        // Read by the decoder as it passed the tools: the body is not decoded a second time.
+        let offered = job.decoded.toolNames
+        let toolNames = job.state.config.profiles[job.first]?.promotesBadToolCalls == true && !offered.isEmpty ? offered : nil
         var upstreamTime: Duration = .zero
         var ticket = firstTicket
         let record = job.record

@@ -136,12 +136,21 @@ extension HTTPField.Name {
 
 /// Headers an upstream sends that describe its own connection, not the answer; and its CORS headers,
 /// which are the front's to give (`AccessMiddleware`): an upstream's would let any page read answers.
-let hopByHop: Set<String> = [
+let hopByHop: Set<HTTPField.Name> = Set([
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
     "transfer-encoding", "upgrade", "content-length", "date", "server",
     "access-control-allow-origin", "access-control-allow-credentials", "access-control-allow-methods",
     "access-control-allow-headers", "access-control-expose-headers", "access-control-max-age",
-]
+].compactMap { HTTPField.Name($0) })
+
+/// The upstream answer's own headers added to `fields`, in one pass: each name parsed once (it compares
+/// case-insensitively), none lower-cased into a new string.
+func appendAnswerHeaders(_ upstream: HTTPHeaders, to fields: inout HTTPFields) {
+    for h in upstream {
+        guard let name = HTTPField.Name(h.name), !hopByHop.contains(name) else { continue }
+        fields.append(HTTPField(name: name, value: h.value))
+    }
+}
 
 func classify(_ error: any Error) -> String {
     if let e = error as? UpstreamError { return e.outcome }

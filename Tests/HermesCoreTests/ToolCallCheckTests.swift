@@ -12,18 +12,22 @@ import Testing
         return Data(#"{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"\#(name)","arguments":\#(args)}}]},"finish_reason":"tool_calls"}]}"#.utf8)
     }
 
-    @Test func requestToolNamesInEveryShape() {
-        let chat = Data(#"{"messages":[],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{}}}]}"#.utf8)
-        #expect(ToolCallCheck.toolNames(inRequest: chat) == ["get_weather"])
-        let responses = Data(#"{"input":"hi","tools":[{"type":"function","name":"search","parameters":{}}]}"#.utf8)
-        #expect(ToolCallCheck.toolNames(inRequest: responses) == ["search"])
-        let anthropic = Data(#"{"messages":[],"tools":[{"name":"a","input_schema":{}},{"name":"b"}]}"#.utf8)
-        #expect(ToolCallCheck.toolNames(inRequest: anthropic) == ["a", "b"])
-        let legacy = Data(#"{"messages":[],"functions":[{"name":"f"}]}"#.utf8)
-        #expect(ToolCallCheck.toolNames(inRequest: legacy) == ["f"])
-        #expect(ToolCallCheck.toolNames(inRequest: Data(#"{"messages":[]}"#.utf8)) == nil)
-        #expect(ToolCallCheck.toolNames(inRequest: Data(#"{"tools":7}"#.utf8)) == nil)
-        #expect(ToolCallCheck.toolNames(inRequest: Data("not json".utf8)) == nil)
+    /// The decoder reads the offered names as it walks `tools` (the front decodes a body once).
+    static let offered: [(RoutedEndpoint, String, Set<String>)] = [
+        (.chatCompletions, #"{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{}}}]}"#,
+         ["get_weather"]),
+        (.responses, #"{"input":"hi","tools":[{"type":"function","name":"search","parameters":{}}]}"#, ["search"]),
+        (.messages, #"{"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"a","input_schema":{}},{"name":"b"}]}"#, ["a", "b"]),
+        (.chatCompletions, #"{"messages":[{"role":"user","content":"hi"}],"functions":[{"name":"f"}]}"#, ["f"]),
+        (.chatCompletions, #"{"messages":[{"role":"user","content":"hi"}]}"#, []),
+        (.chatCompletions, #"{"messages":[{"role":"user","content":"hi"}],"tools":[7,{"name":3},{"function":{"name":null}},{"function":"x","name":"n"}]}"#, ["n"]),
+        (.chatCompletions, #"{"messages":[{"role":"user","content":"hi"}],"tools":[{"function":{"name":"inner"},"name":"outer"}]}"#, ["inner"]),
+    ]
+    @Test(arguments: offered)
+    func requestToolNamesInEveryShape(endpoint: RoutedEndpoint, body: String, names: Set<String>) throws {
+        let r = try RequestDecoder.decode(endpoint, body: Array(body.utf8))
+        #expect(r.toolNames == names)
+        #expect(r.hasTools == body.contains(#""tools":["#) || body.contains(#""functions":["#))
     }
 
     @Test func chatAnswers() {

@@ -6,6 +6,8 @@ public struct DecodedRequest: Sendable, Equatable {
     public var model: String?
     /// A non-empty `tools` (or legacy `functions`) list.
     public var hasTools = false
+    /// The names of the tools the body offers (see `RequestDecoder.readToolList`); empty when none.
+    public var toolNames: Set<String> = []
     /// Any image part (`image_url`, `input_image`, Anthropic `image`) in the conversation.
     public var hasImages = false
     /// Message contents joined by newlines (chat), the prompt (completions) or the input (embeddings),

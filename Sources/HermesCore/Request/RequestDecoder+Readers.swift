@@ -68,8 +68,11 @@ extension RequestDecoder {
         }
     }
 
-    /// A list (true when it has an element) or null (false).
-    static func readNonEmptyList(_ param: String, _ s: inout JSONScanner) throws -> Bool {
+    /// `tools` / `functions`: true when non-empty; each item's name goes into `names` as it passes (chat
+    /// `function.name`, else `name`: Responses, Anthropic and legacy `functions`), so judging an answer's
+    /// tool calls needs no second decode of the body. An item that is not an object, or a name that is
+    /// not a string, names nothing (the upstream judges the schema).
+    static func readToolList(_ param: String, _ s: inout JSONScanner, into names: inout Set<String>) throws -> Bool {
         switch s.peekKind() {
         case .null:
             _ = try s.literal()
@@ -80,7 +83,26 @@ extension RequestDecoder {
             var any = false
             while try s.nextElement(&first) {
                 any = true
-                try s.skipValue()
+                guard s.peekKind() == .object else {
+                    try s.skipValue()
+                    continue
+                }
+                var name: String?, functionName: String?
+                try s.enterObject()
+                var firstMember = true
+                while try s.nextMember(&firstMember) {
+                    switch try s.key() {
+                    case "name" where s.peekKind() == .string: name = try s.string()
+                    case "function" where s.peekKind() == .object:
+                        try readObject(param, &s) { k, s in
+                            guard k == "name", s.peekKind() == .string else { return false }
+                            functionName = try s.string()
+                            return true
+                        }
+                    default: try s.skipValue()
+                    }
+                }
+                if let n = functionName ?? name { names.insert(n) }
             }
             return any
         default:

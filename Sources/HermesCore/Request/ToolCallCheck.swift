@@ -27,21 +27,6 @@ public struct BadToolCall: Sendable, Equatable, CustomStringConvertible {
 /// Everything is decoded with typed `Decodable` values: a field of an unexpected type makes that one
 /// value unreadable (`try?`), never a trap. An answer that cannot be read at all has no tool call to judge.
 public enum ToolCallCheck {
-    /// The tool names a request offers: chat `tools[].function.name` (and legacy `functions[].name`),
-    /// Responses `tools[].name` (`type: function`), Anthropic `tools[].name`. Nil when the body offers
-    /// no tools: then there is nothing to hold an answer to.
-    public static func toolNames(inRequest body: Data) -> Set<String>? {
-        guard let r = try? JSONDecoder().decode(RequestTools.self, from: body) else { return nil }
-        var names = Set<String>()
-        for t in r.tools ?? [] {
-            if let n = t.function?.name ?? t.name { names.insert(n) }
-        }
-        for f in r.functions ?? [] {
-            if let n = f.name { names.insert(n) }
-        }
-        return names.isEmpty ? nil : names
-    }
-
     /// The first bad call in a whole (non-streamed) answer of `api`, nil when every call is good or the
     /// answer has none.
     public static func check(answer: Data, api: AgentAPI, tools: Set<String>) -> BadToolCall? {
@@ -88,29 +73,6 @@ public enum ToolCallCheck {
     }
 
     // MARK: typed shapes (only the fields judged)
-
-    struct RequestTools: Decodable {
-        struct Tool: Decodable {
-            struct Function: Decodable { var name: String? }
-            var name: String?
-            var function: Function?
-            init(from d: any Decoder) throws {
-                let c = try d.container(keyedBy: CodingKeys.self)
-                name = try? c.decodeIfPresent(String.self, forKey: .name)
-                function = try? c.decodeIfPresent(Function.self, forKey: .function)
-            }
-            enum CodingKeys: String, CodingKey { case name, function }
-        }
-        struct LegacyFunction: Decodable { var name: String? }
-        var tools: [Tool]?
-        var functions: [LegacyFunction]?
-        init(from d: any Decoder) throws {
-            let c = try d.container(keyedBy: CodingKeys.self)
-            tools = try? c.decodeIfPresent([Tool].self, forKey: .tools)
-            functions = try? c.decodeIfPresent([LegacyFunction].self, forKey: .functions)
-        }
-        enum CodingKeys: String, CodingKey { case tools, functions }
-    }
 
     struct FunctionCall: Decodable {
         var name: String?
