@@ -128,12 +128,11 @@ extension RoutingFront {
                 snapshot.statuses[profile] = await runtime.status(ofProfile: profile)
                 if acquired {
                     ticket = holdSlot(profile, count: inFlight.count(profile))
-                    // Decide again as if this request's own slot were still free.
-                    snapshot.inFlight[profile] = max(0, inFlight.count(profile) - 1)
+                    snapshot.holding = profile
                 } else {
                     snapshot.waitedForSlot.insert(profile)
-                    snapshot.inFlight[profile] = inFlight.count(profile)
                 }
+                snapshot.inFlight[profile] = inFlight.count(profile)
                 continue
             case .needsLoad(let profile, let wait) where wait && ctx.stream && keepAliveWhileLoading:
                 ticket?.release()
@@ -147,6 +146,7 @@ extension RoutingFront {
             case .forward(let profile) where state.config.profiles[profile]?.isLocal == true && ticket?.profile != profile:
                 ticket?.release()
                 ticket = nil
+                snapshot.holding = nil
                 let limit = slotLimit(profile, state: state, status: snapshot.statuses[profile])
                 if inFlight.tryAcquire(profile, limit: limit) {
                     ticket = holdSlot(profile, count: inFlight.count(profile))

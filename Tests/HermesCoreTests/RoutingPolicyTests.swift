@@ -307,6 +307,13 @@ struct TestRootForRouting {
         #expect(over.reason == "overflow")
         let free = try policy.decide(ctx, snapshot: snapshot(inFlight: 3))
         #expect(free.outcome == .forward(profile: "coding-local"))
+        // The request that waited and got a slot is counted in flight, and that slot is its own.
+        var held = snapshot(inFlight: 4, waited: true)
+        held.holding = "coding-local"
+        let mine = try policy.decide(ctx, snapshot: held)
+        #expect(mine.outcome == .forward(profile: "coding-local"), "\(mine.explain())")
+        held.holding = "another"
+        #expect(try policy.decide(ctx, snapshot: held).reason == "overflow")
     }
 
     @Test func withoutBurstContextAndOverflowStayLocal() throws {

@@ -108,6 +108,14 @@ public struct RuntimeSnapshot: Sendable, Equatable {
     public var waitedForSlot: Set<String>
     /// What the runtime answered when asked to load an on-demand profile (see `Outcome.needsLoad`).
     public var loads: [String: LoadAnswer]
+    /// The profile whose slot this request already holds (it waited for one and got it): counted in
+    /// `inFlight`, and free to this request. The one place a request's own reservation is accounted.
+    public var holding: String?
+
+    /// `profile`'s requests in flight other than this one.
+    public func othersInFlight(_ profile: String) -> Int {
+        max(0, (inFlight[profile] ?? 0) - (holding == profile ? 1 : 0))
+    }
 
     public init(statuses: [String: LocalRuntimeStatus] = [:], inFlight: [String: Int] = [:],
                 exactPromptTokens: [String: Int] = [:], waitedForSlot: Set<String> = [], loads: [String: LoadAnswer] = [:])

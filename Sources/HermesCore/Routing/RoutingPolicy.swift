@@ -203,7 +203,7 @@ public struct RoutingPolicy: Sendable {
                 decision.promptTokensExact = exact != nil
                 let verdict = BurstCheck.checkLocal(
                     settings: settings, status: snapshot.statuses[current], promptTokens: tokens, exact: exact != nil,
-                    maxTokens: ctx.maxTokens, inFlight: snapshot.inFlight[current] ?? 0)
+                    maxTokens: ctx.maxTokens, inFlight: snapshot.othersInFlight(current))
 
                 switch verdict {
                 case .fits(let clamp):
