@@ -103,6 +103,9 @@ struct AnswerReading {
 
     /// A whole (non-streamed) answer larger than this goes out as it is, unjudged and unspliced.
     static let maxReadAhead = 32 << 20
+    /// A spliced whole answer up to this size goes out as one buffer; a larger one as slices of the
+    /// upstream's bytes around the new `model` value (no copy of the answer).
+    static let gatherBelow = 64 << 10
 
     /// Reads what the verdict needs and decides. A read that fails mid-way delivers what was read and
     /// lets the body writer meet the failure (it reports a cut as for any answer).
@@ -205,6 +208,13 @@ struct AnswerReading {
         }
         held.append(whole.getSlice(at: whole.readerIndex + last, length: whole.readableBytes - last) ?? ByteBuffer())
         for h in held { spliced += h.readableBytes }
+        // A small answer is cheaper to copy once than to write as several buffers (measured: 8 clients
+        // of a 0.5 KB answer lost a fifth of their rate to the gathered write).
+        if spliced <= Self.gatherBelow {
+            var one = ByteBufferAllocator().buffer(capacity: spliced)
+            for var h in held { one.writeBuffer(&h) }
+            held = [one]
+        }
         return .deliver(AnswerStream(held: held.filter { $0.readableBytes > 0 }, iterator: nil, sse: nil, contentLength: spliced, usage: usage))
     }
 }

@@ -263,7 +263,7 @@ extension RoutingFront {
         do {
             response = try await send(url: url, headers: headers, body: body, isLocal: isLocal, timeout: timeout)
         } catch {
-            return .failed(AttemptEnd.kind(outcome: classify(error)), retryAfter: nil)
+            return .failed(failureKind(error), retryAfter: nil)
         }
         guard UpstreamPolicy.verdict(status: response.status, isLocal: isLocal) == .deliver else {
             let retryAfter = UpstreamPolicy.retryAfter(response.headers.first(name: "retry-after"))
@@ -274,7 +274,7 @@ extension RoutingFront {
         do {
             return .answer(response, first: try await response.body.firstChunk())
         } catch {
-            return .failed(AttemptEnd.kind(outcome: classify(error)), retryAfter: nil)
+            return .failed(failureKind(error), retryAfter: nil)
         }
     }
 

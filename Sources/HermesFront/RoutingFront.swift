@@ -152,19 +152,48 @@ func appendAnswerHeaders(_ upstream: HTTPHeaders, to fields: inout HTTPFields) {
     }
 }
 
-func classify(_ error: any Error) -> String {
-    if let e = error as? UpstreamError { return e.outcome }
-    if let e = error as? HTTPClientError {
+/// What a failed exchange with an upstream was, from the error's type: our own client's `UpstreamError`,
+/// AsyncHTTPClient's, NIO's channel and socket errors. Only an error of none of these types is judged by
+/// its text (a last resort, logged as `error` when that says nothing either).
+func failureKind(_ error: any Error) -> AttemptEnd.Kind {
+    switch error {
+    case let e as UpstreamError:
         switch e {
-        case .deadlineExceeded, .connectTimeout, .readTimeout, .writeTimeout: return "timeout"
-        case .remoteConnectionClosed: return "reset"
+        case .refused: return .refused
+        case .timeout: return .timeout
+        case .reset: return .reset
+        case .error: return .error
+        }
+    case let e as HTTPClientError:
+        switch e {
+        case .deadlineExceeded, .connectTimeout, .readTimeout, .writeTimeout: return .timeout
+        case .remoteConnectionClosed: return .reset
         default: break
         }
+    case let e as IOError:
+        switch e.errnoCode {
+        case ECONNREFUSED: return .refused
+        case ECONNRESET, EPIPE: return .reset
+        case ETIMEDOUT: return .timeout
+        default: return .error
+        }
+    case let e as ChannelError:
+        switch e {
+        case .connectTimeout: return .timeout
+        case .eof, .ioOnClosedChannel, .alreadyClosed, .outputClosed, .inputClosed: return .reset
+        default: return .error
+        }
+    default: break
     }
     let text = String(describing: error).lowercased()
-    if text.contains("refused") { return "refused" }
-    if text.contains("reset") || text.contains("closed") || text.contains("eof") { return "reset" }
-    if text.contains("timeout") || text.contains("timed out") { return "timeout" }
-    return "error"
+    if text.contains("refused") { return .refused }
+    if text.contains("reset") || text.contains("closed") || text.contains("eof") { return .reset }
+    if text.contains("timeout") || text.contains("timed out") { return .timeout }
+    return .error
+}
+
+/// `failureKind`'s receipt word (`refused`, `timeout`, `reset`, `error`).
+func classify(_ error: any Error) -> String {
+    AttemptEnd(profile: "", isLocal: true, kind: failureKind(error)).outcome
 }
 
