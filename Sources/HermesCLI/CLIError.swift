@@ -1,15 +1,20 @@
 import ArgumentParser
 import Foundation
+import HermesCore
 
-/// An error for a person: what went wrong and, when known, one thing to do about it.
-struct CLIError: Error, CustomStringConvertible {
+/// An error a command raises for a person, in the one user-facing shape (`UserFacingError`).
+struct CLIError: UserFacingError, CustomStringConvertible {
+    var code: String
     var message: String
     var hint: String?
-    init(_ message: String, hint: String? = nil) {
+    var cause: String?
+    init(_ message: String, hint: String? = nil, cause: String? = nil, code: String = "failed") {
+        self.code = code
         self.message = message
         self.hint = hint
+        self.cause = cause
     }
-    var description: String { hint.map { "\(message)\nhint: \($0)" } ?? message }
+    var description: String { rendered }
 }
 
 extension CLIError: LocalizedError {

@@ -4,13 +4,9 @@ import HermesCore
 // The one home of what several subcommands share: config loading, profile lookup with a
 // "did you mean", tables, durations and JSON output. Byte counts: `ByteCount.format` (HermesCore).
 
-/// Loads the config root or throws every error as one message.
+/// Loads the config root, or throws its `ConfigError`: every problem, each at its file and line.
 func loadConfig(_ paths: RuntimePaths) throws -> HermesConfig {
-    do {
-        return try ConfigLoader.load(paths: paths)
-    } catch let error as ConfigError {
-        throw CLIError(error.description, hint: "fix the file(s) above; `hermes-runtime config validate` lists every problem")
-    }
+    try ConfigLoader.load(paths: paths)
 }
 
 extension HermesConfig {
@@ -19,7 +15,7 @@ extension HermesConfig {
         if let p = profile(named: name) { return p }
         throw CLIError("no profile '\(name)' in \(paths.profilesDirectory.path)",
                        hint: closestMatch(to: name, in: profileNames).map { "did you mean '\($0)'?" }
-                           ?? "profiles: \(profileNames.joined(separator: ", "))")
+                           ?? "profiles: \(profileNames.joined(separator: ", "))", code: "unknown_profile")
     }
 }
 

@@ -45,12 +45,12 @@ func backUpBeforeWriting(_ paths: RuntimePaths, reason: String, detail: String? 
     do {
         snapshot = try ConfigSnapshot.read(from: paths)
     } catch {
-        throw CLIError("cannot read the current config to back it up: \(error)", hint: "nothing was written")
+        throw CLIError("cannot read the current config to back it up", hint: "nothing was written", cause: "\(error)", code: "cannot_read")
     }
     guard !snapshot.isEmpty else { return nil }
     do {
         return try store.save(snapshot, reason: reason, detail: detail)
     } catch {
-        throw CLIError("cannot write a backup in \(store.directory.path): \(error)", hint: "nothing was written")
+        throw CLIError("cannot write a backup in \(store.directory.path)", hint: "nothing was written", cause: "\(error)", code: "cannot_write")
     }
 }

@@ -17,7 +17,7 @@ struct ConfigValidateCommand: AsyncParsableCommand {
     func run() async throws {
         let paths = global.paths()
         guard FileManager.default.fileExists(atPath: paths.configRoot.path) else {
-            throw CLIError("no config root at \(paths.configRoot.path)", hint: "run `hermes-runtime init` or pass --config DIR")
+            throw CLIError("no config root at \(paths.configRoot.path)", hint: "run `hermes-runtime init` or pass --config DIR", code: "no_config_root")
         }
         let (config, diagnostics) = ConfigLoader.validate(paths: paths)
         let errors = diagnostics.filter { $0.severity == .error }

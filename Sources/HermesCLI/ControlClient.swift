@@ -25,7 +25,7 @@ struct ControlClient {
             let body = try await response.body.collect(upTo: 16 << 20)
             return (Int(response.status.code), Data(body.readableBytesView))
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw CLIError("the daemon did not answer within \(Int(timeout)) s", hint: "see \(paths.daemonLog.path)")
+            throw CLIError("the daemon did not answer within \(Int(timeout)) s", hint: "see \(paths.daemonLog.path)", code: "daemon_timeout")
         } catch {
             // Refused or reset: a socket file left by a daemon that is gone.
             throw NotRunning()
@@ -37,7 +37,7 @@ struct ControlClient {
         let (status, body) = try await request(method, path, timeout: timeout)
         guard (200..<300).contains(status) else {
             throw (try? ControlCodec.decoder.decode(ControlError.self, from: body))
-                ?? ControlError(message: "daemon answered \(status): \(String(decoding: body, as: UTF8.self))")
+                ?? ControlError("daemon_error", message: "daemon answered \(status): \(String(decoding: body, as: UTF8.self))")
         }
         return try ControlCodec.decoder.decode(T.self, from: body)
     }
@@ -67,10 +67,10 @@ struct ControlClient {
             if await isRunning() { return }
             if child.hasExited {
                 let tail = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").suffix(10).joined(separator: "\n") ?? ""
-                throw CLIError("the daemon exited at start:\n\(tail)", hint: "see \(logPath)")
+                throw CLIError("the daemon exited at start", hint: "see \(logPath)", cause: tail, code: "daemon_failed")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw CLIError("the daemon did not answer on \(paths.controlSocket.path) within 60 s", hint: "see \(logPath)")
+        throw CLIError("the daemon did not answer on \(paths.controlSocket.path) within 60 s", hint: "see \(logPath)", code: "daemon_timeout")
     }
 }

@@ -16,7 +16,7 @@ struct DaemonRestartCommand: AsyncParsableCommand {
         let paths = global.paths()
         let client = ControlClient(paths: paths)
         guard let before = try? await client.call(.GET, "/v1/status", as: DaemonStatus.self, timeout: 5) else {
-            throw CLIError("the daemon is not running", hint: "`hermes-runtime start PROFILE` starts it")
+            throw CLIError("the daemon is not running", hint: "`hermes-runtime start PROFILE` starts it", code: "not_running")
         }
         _ = try await client.call(.POST, "/v1/restart", as: [String: Bool].self)
         let deadline = Date().addingTimeInterval(Double(before.drainTimeout ?? 30) + 30)
@@ -32,6 +32,6 @@ struct DaemonRestartCommand: AsyncParsableCommand {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw CLIError("no new daemon answered within the limit", hint: "see \(paths.daemonLog.path)")
+        throw CLIError("no new daemon answered within the limit", hint: "see \(paths.daemonLog.path)", code: "daemon_timeout")
     }
 }

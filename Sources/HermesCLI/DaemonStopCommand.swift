@@ -38,7 +38,7 @@ struct DaemonStopCommand: AsyncParsableCommand {
             if stillDaemon { what.append("the daemon (pid \(before.pid))") }
             what += stillServers
             throw CLIError("the daemon did not stop within \(Int(limit)) s; still running: \(what.joined(separator: ", "))",
-                           hint: "see \(paths.daemonLog.path); `hermes-runtime status` shows what it is doing")
+                           hint: "see \(paths.daemonLog.path); `hermes-runtime status` shows what it is doing", code: "stop_timeout")
         }
         print("daemon stopped")
     }

@@ -34,7 +34,7 @@ struct DoctorCommand: AsyncParsableCommand {
         let env = ProcessInfo.processInfo.environment
         let paths = global.paths()
         guard FileManager.default.fileExists(atPath: paths.configRoot.path) else {
-            throw CLIError("no config root at \(paths.configRoot.path)", hint: "run `hermes-runtime init` or pass --config DIR")
+            throw CLIError("no config root at \(paths.configRoot.path)", hint: "run `hermes-runtime init` or pass --config DIR", code: "no_config_root")
         }
         let (loaded, diagnostics) = ConfigLoader.validate(paths: paths)
         guard let config = loaded else { throw CLIError("cannot load \(paths.configRoot.path)") }

@@ -70,8 +70,9 @@ struct GPUCommand: AsyncParsableCommand {
             report = try await monitor.report(profiles: await Self.serverPids(global.paths()))
         } catch {
             await monitor.close()
-            let failure = CLIError(error.message + (global.verbose ? libraryOutput(error) : ""),
-                                   hint: error.hint ?? "try `hermes-runtime gpu` (rocm_smi, then sysfs)")
+            let said = error.libraryOutput.flatMap { $0.isEmpty || !global.verbose ? nil : "librocm_smi said:\n" + $0 }
+            let failure = CLIError(error.message, hint: error.hint ?? "try `hermes-runtime gpu` (rocm_smi, then sysfs)", cause: said,
+                                   code: error.code.name)
             // A library call still parked in rocm_smi: leave without running its static destructors.
             if monitor.isStuck { leaveNow(printing: "Error: \(failure.description)", code: 1) }
             throw failure
@@ -130,11 +131,6 @@ struct GPUCommand: AsyncParsableCommand {
         let f = DateFormatter()
         f.dateFormat = "HH:mm:ss"
         return f.string(from: Date())
-    }
-
-    private func libraryOutput(_ error: GPUProbeError) -> String {
-        guard let out = error.libraryOutput, !out.isEmpty else { return "" }
-        return "\nlibrocm_smi said:\n" + out.split(separator: "\n").map { "  \($0)" }.joined(separator: "\n")
     }
 }
 

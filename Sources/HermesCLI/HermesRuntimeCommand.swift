@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import HermesCore
 
 /// `hermes-runtime`: the root command. One file per subcommand; each parses and delegates.
 public struct HermesRuntimeCommand: AsyncParsableCommand {
@@ -42,8 +44,28 @@ public enum HermesRuntimeMain {
             } else {
                 try command.run()
             }
+        } catch let error as any UserFacingError {
+            // Every error a person meets, in one shape: the message, its cause, one thing to do; with
+            // --json, the same parts and the code as one object, for a script.
+            if CommandLine.arguments.contains("--json") {
+                let object = ["error": error.problem]
+                let data = (try? JSONEncoder.sortedKeys.encode(object)) ?? Data()
+                FileHandle.standardError.write(data + Data("\n".utf8))
+            } else {
+                FileHandle.standardError.write(Data("Error: \(error.rendered)\n".utf8))
+            }
+            exit(EXIT_FAILURE)
         } catch {
             HermesRuntimeCommand.exit(withError: error)
         }
+    }
+}
+
+extension JSONEncoder {
+    /// Keys sorted, slashes as they are: one line a script can read.
+    static var sortedKeys: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
     }
 }

@@ -58,7 +58,7 @@ struct ImportHermesProfileCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: paths.profilesDirectory, withIntermediateDirectories: true)
             try Data(result.yaml.utf8).write(to: target, options: .atomic)
         } catch {
-            throw CLIError("cannot write \(target.path): \(error)")
+            throw CLIError("cannot write \(target.path)", cause: "\(error)", code: "cannot_write")
         }
         let (_, diagnostics) = ConfigLoader.validate(paths: paths)
         let mine = diagnostics.filter { $0.file == target.path || $0.severity == .error }

@@ -21,7 +21,7 @@ struct LogsCommand: AsyncParsableCommand {
         let paths = global.paths()
         let file = profile == "daemon" ? paths.daemonLog : paths.serverLog(profile)
         guard FileManager.default.fileExists(atPath: file.path) else {
-            throw CLIError("no log for '\(profile)' at \(file.path)", hint: "a log appears once the profile has been started")
+            throw CLIError("no log for '\(profile)' at \(file.path)", hint: "a log appears once the profile has been started", code: "no_log")
         }
         let data = FileManager.default.contents(atPath: file.path) ?? Data()
         let text = String(decoding: data, as: UTF8.self)

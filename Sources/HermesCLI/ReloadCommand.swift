@@ -17,7 +17,7 @@ struct ReloadCommand: AsyncParsableCommand {
         let paths = global.paths()
         let client = ControlClient(paths: paths)
         guard await client.isRunning() else {
-            throw CLIError("the daemon is not running: nothing to reload", hint: "the config is read when it starts (`hermes-runtime start PROFILE`)")
+            throw CLIError("the daemon is not running: nothing to reload", hint: "the config is read when it starts (`hermes-runtime start PROFILE`)", code: "not_running")
         }
         let (status, body) = try await client.request(.POST, "/v1/reload", timeout: 30)
         guard let result = try? ControlCodec.decoder.decode(ReloadResult.self, from: body) else {

@@ -41,7 +41,7 @@ struct RouteCommand: AsyncParsableCommand {
         if request == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()
         } else {
-            guard let d = FileManager.default.contents(atPath: request) else { throw CLIError("cannot read \(request)") }
+            guard let d = FileManager.default.contents(atPath: request) else { throw CLIError("cannot read \(request)", code: "cannot_read") }
             data = d
         }
         var headers: [String: String] = [:]

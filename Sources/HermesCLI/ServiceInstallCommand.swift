@@ -29,7 +29,7 @@ struct ServiceInstallCommand: AsyncParsableCommand {
         let env = ProcessInfo.processInfo.environment
         // The binary that is running now, so the unit runs this same build.
         let exe = executable ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        guard exe.hasPrefix("/") else { throw CLIError("--executable must be an absolute path, not '\(exe)'") }
+        guard exe.hasPrefix("/") else { throw CLIError("--executable must be an absolute path, not '\(exe)'", code: "bad_option") }
         if system { return try installSystem(executable: exe) }
         let paths = global.paths()
         try checkStartProfiles(paths)
@@ -84,7 +84,7 @@ struct ServiceInstallCommand: AsyncParsableCommand {
         for p in startProfiles {
             let profile = try config.requireProfile(p, paths: paths)
             guard profile.isLocal else {
-                throw CLIError("'\(p)' is a \(profile.kindName) profile: there is nothing to start", hint: "--start takes llama-server profiles")
+                throw CLIError("'\(p)' is a \(profile.kindName) profile: there is nothing to start", hint: "--start takes llama-server profiles", code: "not_local")
             }
         }
     }
@@ -108,7 +108,7 @@ struct ServiceInstallCommand: AsyncParsableCommand {
             }
             try Data(text.utf8).write(to: url, options: .atomic)
         } catch {
-            throw CLIError("cannot write \(path): \(error)", hint: hint)
+            throw CLIError("cannot write \(path)", hint: hint, cause: "\(error)", code: "cannot_write")
         }
         return savedAs
     }

@@ -37,7 +37,7 @@ struct ServiceUninstallCommand: AsyncParsableCommand {
             if wasEnabled { try FileManager.default.removeItem(atPath: wants) }
             try FileManager.default.removeItem(atPath: path)
         } catch {
-            throw CLIError("cannot remove \(path): \(error)")
+            throw CLIError("cannot remove \(path)", cause: "\(error)", code: "cannot_remove")
         }
         let commands = ["\(systemctl) stop hermes-runtime", "\(systemctl) daemon-reload"]
         if global.json {

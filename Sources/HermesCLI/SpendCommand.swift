@@ -27,7 +27,7 @@ struct SpendCommand: ParsableCommand {
         } else if since.hasSuffix("d"), let n = Int(since.dropLast()), (1...400).contains(n) {
             start = LocalCalendar.day(of: now.addingTimeInterval(-Double(n - 1) * 86_400))
         } else {
-            throw CLIError("--since takes Nd (1 to 400 days, e.g. 7d) or month, not '\(since)'")
+            throw CLIError("--since takes Nd (1 to 400 days, e.g. 7d) or month, not '\(since)'", code: "bad_option")
         }
         let dir = global.paths().stateDirectory.appendingPathComponent("spend")
         let (totals, skipped) = LedgerReader.load(directory: dir)

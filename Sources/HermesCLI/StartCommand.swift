@@ -34,15 +34,11 @@ struct StartCommand: AsyncParsableCommand {
     func run() async throws {
         let paths = global.paths()
         let config = try loadConfig(paths)
-        guard let p = config.profile(named: profile) else {
-            throw CLIError("no profile '\(profile)' in \(paths.profilesDirectory.path)",
-                           hint: closestMatch(to: profile, in: config.profileNames).map { "did you mean '\($0)'?" }
-                               ?? "profiles: \(config.profileNames.joined(separator: ", "))")
-        }
+        let p = try config.requireProfile(profile, paths: paths)
         if dryRun { return try printDryRun(p, paths: paths) }
         guard p.isSupervised else {
             throw CLIError("'\(p.name)' is a \(p.kindName) profile: there is nothing to start",
-                           hint: "the front sends requests to it as they come")
+                           hint: "the front sends requests to it as they come", code: "not_local")
         }
         let client = ControlClient(paths: paths)
         if !(await client.isRunning()) {
@@ -82,8 +78,8 @@ struct StartCommand: AsyncParsableCommand {
             case .ready:
                 return finish(status)
             case .failed, .stopped:
-                throw CLIError(StartFailure(profile: p.name, reason: status.lastError ?? "the server stopped",
-                                            lastLogLines: status.lastLogLines ?? [], hint: status.hint).description)
+                throw StartFailure(profile: p.name, reason: status.lastError ?? "the server stopped",
+                                   lastLogLines: status.lastLogLines ?? [], hint: status.hint)
             default:
                 break
             }
@@ -94,7 +90,7 @@ struct StartCommand: AsyncParsableCommand {
             }
             if Date().timeIntervalSince(began) > limit {
                 throw CLIError("\(p.name) was not ready after \(Int(limit)) s (still \(status.phase.rawValue))",
-                               hint: "`hermes-runtime logs \(p.name)` shows what it is doing")
+                               hint: "`hermes-runtime logs \(p.name)` shows what it is doing", code: "start_timeout")
             }
             try await Task.sleep(for: .milliseconds(100))
             status = try await client.call(.GET, "/v1/profiles/\(p.name)", as: ServerStatus.self)

@@ -38,7 +38,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
         if let profile {
             servers = servers.filter { $0.profile == profile }
-            if servers.isEmpty { throw CLIError("no local profile '\(profile)'") }
+            if servers.isEmpty { throw CLIError("no local profile '\(profile)'", code: "unknown_profile") }
         }
         if global.json {
             struct Out: Encodable {

@@ -43,7 +43,7 @@ enum ControlAPI {
         router.get("/v1/profiles/:name") { _, context in
             let name = try context.parameters.require("name")
             guard let s = await registry.status(of: name) else {
-                return json(ControlError(message: "no local profile '\(name)'"), status: .notFound)
+                return json(ControlError("unknown_profile", message: "no local profile '\(name)'"), status: .notFound)
             }
             return json(s)
         }
@@ -51,22 +51,23 @@ enum ControlAPI {
             let name = try context.parameters.require("name")
             let force = request.uri.queryParameters.get("force") == "1"
             if daemon.isStopping {
-                return json(ControlError(message: "the daemon is stopping", hint: "run `hermes-runtime start \(name)` again once it has stopped"),
+                return json(ControlError("stopping", message: "the daemon is stopping", hint: "run `hermes-runtime start \(name)` again once it has stopped"),
                             status: .serviceUnavailable)
             }
             do {
                 return json(try await registry.start(name, force: force))
             } catch let e as SupervisorRegistry.StartError {
-                if case .preflight(let f) = e {
-                    return json(ControlError(message: "\(f.profile): \(f.reason)", hint: f.hint, lastLogLines: f.lastLogLines), status: .conflict)
-                }
-                return json(ControlError(message: e.description), status: .notFound)
+                if case .preflight(let f) = e { return json(ControlError(f), status: .conflict) }
+                return json(ControlError(e), status: .notFound)
+            } catch {
+                // A spawn or keeper failure: still the one shape, never a bare 500.
+                return json(ControlError(error), status: .internalServerError)
             }
         }
         router.post("/v1/profiles/:name/stop") { _, context in
             let name = try context.parameters.require("name")
             guard let s = await daemon.onDemand.stop(name, drain: Double(daemon.drainTimeout)) else {
-                return json(ControlError(message: "profile '\(name)' is not running"), status: .notFound)
+                return json(ControlError("not_running", message: "profile '\(name)' is not running"), status: .notFound)
             }
             return json(s)
         }
@@ -74,7 +75,7 @@ enum ControlAPI {
             let name = try context.parameters.require("name")
             let force = request.uri.queryParameters.get("force") == "1"
             let (ok, message) = await daemon.onDemand.unloadByHand(name, force: force)
-            guard ok else { return json(ControlError(message: message), status: .conflict) }
+            guard ok else { return json(ControlError("unload_refused", message: message), status: .conflict) }
             return json(["unloaded": name])
         }
         router.post("/v1/stop-all") { _, _ in
@@ -90,7 +91,7 @@ enum ControlAPI {
         }
         router.post("/v1/restart") { _, _ in
             guard DaemonInfo.guardPid != nil else {
-                return json(ControlError(message: "this daemon runs without its guard (serve --worker): nothing would start the next one",
+                return json(ControlError("no_guard", message: "this daemon runs without its guard (serve --worker): nothing would start the next one",
                                          hint: "run it as `hermes-runtime serve`"), status: .conflict)
             }
             await registry.handOff()
@@ -160,7 +161,7 @@ struct PeerCheck: RouterMiddleware {
         let uid = await Self.peerUID(context.channel)
         guard let uid, uid == getuid() || uid == 0 else {
             context.logger.warning("control connection refused", metadata: ["peer_uid": "\(uid.map(String.init) ?? "unknown")"])
-            return ControlAPI.json(ControlError(message: "only uid \(getuid()) (or root) may use this daemon's control socket"), status: .forbidden)
+            return ControlAPI.json(ControlError("forbidden", message: "only uid \(getuid()) (or root) may use this daemon's control socket"), status: .forbidden)
         }
         return try await next(request, context)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HermesCore
 import HermesSupervisor
 
 /// `GET /v1/status` on the control socket.
@@ -29,24 +30,42 @@ public struct DaemonStatus: Codable, Sendable {
     }
 }
 
-/// An error answer on the control socket: the message, a hint, and for a failed start the log's tail.
-public struct ControlError: Codable, Sendable, Error, CustomStringConvertible {
+/// An error answer on the control socket: a user-facing error's four parts (`Problem`), plus, for a
+/// failed start, the log's tail as lines (`cause` carries them too, for a client that only prints).
+public struct ControlError: Codable, UserFacingError, CustomStringConvertible {
+    public var code: String
     public var message: String
     public var hint: String?
+    public var cause: String?
     public var lastLogLines: [String]?
 
-    public init(message: String, hint: String? = nil, lastLogLines: [String]? = nil) {
+    public init(_ code: String, message: String, hint: String? = nil, cause: String? = nil, lastLogLines: [String]? = nil) {
+        self.code = code
         self.message = message
         self.hint = hint
+        self.cause = cause ?? Problem.logCause(lastLogLines)
         self.lastLogLines = lastLogLines
     }
 
-    public var description: String {
-        var s = message
-        if let lines = lastLogLines, !lines.isEmpty { s += "\nlast log lines:\n" + lines.map { "  \($0)" }.joined(separator: "\n") }
-        if let hint { s += "\nhint: \(hint)" }
-        return s
+    /// Any error the daemon meets, in the shape it is sent in.
+    public init(_ error: any Error) {
+        let p = Problem(error)
+        self.init(p.code, message: p.message, hint: p.hint, cause: p.cause)
+        if let f = error as? StartFailure { lastLogLines = f.lastLogLines.isEmpty ? nil : f.lastLogLines }
     }
+
+    enum CodingKeys: String, CodingKey { case code, message, hint, cause, lastLogLines }
+
+    /// An answer from a daemon older than `code` and `cause` still reads (`daemon restart` meets one).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let lines = try c.decodeIfPresent([String].self, forKey: .lastLogLines)
+        self.init(try c.decodeIfPresent(String.self, forKey: .code) ?? "daemon_error", message: try c.decode(String.self, forKey: .message),
+                  hint: try c.decodeIfPresent(String.self, forKey: .hint), cause: try c.decodeIfPresent(String.self, forKey: .cause),
+                  lastLogLines: lines)
+    }
+
+    public var description: String { rendered }
 }
 
 /// The JSON shape of the control API: snake_case keys, ISO 8601 dates.

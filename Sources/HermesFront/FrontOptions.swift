@@ -83,3 +83,6 @@ public struct FrontError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 }
+
+extension FrontError: UserFacingError {}
+extension FrontError.Code: ErrorCode {}

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import HermesCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -196,7 +197,7 @@ package final class UpstreamClient: Sendable {
 }
 
 /// Why no answer came, in the words of `X-Hermes-Attempts`.
-package enum UpstreamError: Error, CustomStringConvertible {
+package enum UpstreamError: UserFacingError, CustomStringConvertible {
     case refused
     case timeout
     case reset
@@ -216,6 +217,9 @@ package enum UpstreamError: Error, CustomStringConvertible {
         if text.contains("timeout") || text.contains("timed out") { return .timeout }
         return .error(String(describing: error))
     }
+
+    package var code: String { outcome }
+    package var message: String { description }
 
     package var outcome: String {
         switch self {

@@ -1,3 +1,5 @@
+import HermesCore
+
 /// A probe that could not answer, with a message for a person and, when known, one thing to do.
 public struct GPUProbeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What kind of failure, for code that reacts to it.
@@ -38,3 +40,7 @@ public struct GPUProbeError: Error, Sendable, Equatable, CustomStringConvertible
     /// The message, followed by the hint when there is one.
     public var description: String { hint.map { "\(message) (hint: \($0))" } ?? message }
 }
+
+/// The user-facing shape; `libraryOutput` stays out of it (shown with `--verbose` only).
+extension GPUProbeError: UserFacingError {}
+extension GPUProbeError.Code: ErrorCode {}

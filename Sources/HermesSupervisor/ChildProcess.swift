@@ -90,10 +90,13 @@ public final class ChildProcess: @unchecked Sendable {
 public final class Spawner: @unchecked Sendable {
     public static let shared = Spawner()
 
-    public struct SpawnError: Error, CustomStringConvertible {
+    public struct SpawnError: UserFacingError, CustomStringConvertible {
         public var path: String
         public var errno: Int32
-        public var description: String { "cannot run \(path): \(String(cString: strerror(errno)))" }
+        public var code: String { "cannot_run" }
+        public var message: String { "cannot run \(path)" }
+        public var cause: String? { String(cString: strerror(errno)) }
+        public var description: String { "\(message): \(cause ?? "")" }
     }
 
     private let thread = DedicatedThread(name: "hermes-spawner")

@@ -23,8 +23,10 @@ public final class KeptServer: Sendable {
     public var pid: Int32 { record.pid }
     public var isRunning: Bool { ProcessInfoReader.isRunning(record.pid, startTime: record.startTime) }
 
-    public struct LaunchError: Error, CustomStringConvertible {
-        public var description: String
+    public struct LaunchError: UserFacingError, CustomStringConvertible {
+        public var message: String
+        public var code: String { "keeper_failed" }
+        public var description: String { message }
     }
 
     /// Starts a keeper (`hermes-runtime keeper ...`, in a session of its own) that spawns the server,
@@ -49,12 +51,12 @@ public final class KeptServer: Sendable {
             }
             if keeper.hasExited {
                 let status = await keeper.waitForExit()
-                throw LaunchError(description: readExit(exitFile)?.reason ?? "the keeper \(ChildProcess.describe(status: status))")
+                throw LaunchError(message: readExit(exitFile)?.reason ?? "the keeper \(ChildProcess.describe(status: status))")
             }
             try? await Task.sleep(for: .milliseconds(10))
         }
         keeper.signalGroup(SIGTERM)
-        throw LaunchError(description: "the keeper did not start llama-server within 10 s")
+        throw LaunchError(message: "the keeper did not start llama-server within 10 s")
     }
 
     /// A server an earlier daemon left running, when the record still names the very process.

@@ -60,7 +60,7 @@ public struct ServerStatus: Sendable, Codable, Equatable {
 }
 
 /// A start that did not reach ready: the reason, the log's last lines and a hint.
-public struct StartFailure: Error, Sendable, CustomStringConvertible {
+public struct StartFailure: UserFacingError, CustomStringConvertible {
     public var profile: String
     public var reason: String
     public var lastLogLines: [String]
@@ -73,10 +73,8 @@ public struct StartFailure: Error, Sendable, CustomStringConvertible {
         self.hint = hint
     }
 
-    public var description: String {
-        var s = "\(profile): \(reason)"
-        if !lastLogLines.isEmpty { s += "\nlast log lines:\n" + lastLogLines.map { "  \($0)" }.joined(separator: "\n") }
-        if let hint { s += "\nhint: \(hint)" }
-        return s
-    }
+    public var code: String { "start_failed" }
+    public var message: String { "\(profile): \(reason)" }
+    public var cause: String? { Problem.logCause(lastLogLines) }
+    public var description: String { rendered }
 }

@@ -68,18 +68,37 @@ public actor SupervisorRegistry: RuntimeStateProvider, Service {
         warm?.update(settings: config.runtime.effectiveKVCache)
     }
 
-    public enum StartError: Error, CustomStringConvertible, Sendable {
+    public enum StartError: UserFacingError, CustomStringConvertible {
         case unknownProfile(String, suggestion: String?)
         case notLocal(String, kind: String)
         case preflight(StartFailure)
 
-        public var description: String {
+        public var code: String {
             switch self {
-            case .unknownProfile(let n, let s): return "no profile '\(n)'" + (s.map { " (did you mean '\($0)'?)" } ?? "")
-            case .notLocal(let n, let k): return "profile '\(n)' is a \(k) profile; only llama-server profiles are started"
-            case .preflight(let f): return f.description
+            case .unknownProfile: "unknown_profile"
+            case .notLocal: "not_local"
+            case .preflight(let f): f.code
             }
         }
+        public var message: String {
+            switch self {
+            case .unknownProfile(let n, _): "no profile '\(n)'"
+            case .notLocal(let n, let k): "profile '\(n)' is a \(k) profile; only llama-server profiles are started"
+            case .preflight(let f): f.message
+            }
+        }
+        public var hint: String? {
+            switch self {
+            case .unknownProfile(_, let s): s.map { "did you mean '\($0)'?" }
+            case .notLocal: nil
+            case .preflight(let f): f.hint
+            }
+        }
+        public var cause: String? {
+            if case .preflight(let f) = self { return f.cause }
+            return nil
+        }
+        public var description: String { rendered }
     }
 
     /// Checks and launches a profile; returns once it is spawned (poll `status` for readiness).

@@ -70,33 +70,53 @@ import Testing
             try await client.execute(uri: "/v1/profiles/nope", method: .get) { r in
                 #expect(r.status == .notFound)
                 let answer = try decode(ControlError.self, r.body)
-                #expect(answer.message == "no local profile 'nope'")
+                #expect(answer.message == "no local profile 'nope'" && answer.code == "unknown_profile")
             }
         }
     }
 
     @Test func verbsOnWhatIsNotThereAreJSONErrorsThatStartNothing() async throws {
-        let s = try await assemble()
+        let nomodel = try TestEnvironment.demoProfile(port: TestEnvironment.freePort())
+            .replacingOccurrences(of: try TestEnvironment.testModel(), with: "/nonexistent/none.gguf")
+        let s = try await assemble(profiles: [
+            "demo": try TestEnvironment.demoProfile(port: TestEnvironment.freePort()), "nomodel": nomodel,
+        ])
         defer { try? FileManager.default.removeItem(at: s.root) }
         try await control(s).test(.router) { client in
             try await client.execute(uri: "/v1/profiles/nope/start", method: .post) { r in
                 #expect(r.status == .notFound)
                 let answer = try decode(ControlError.self, r.body)
-                #expect(answer.message.contains("nope"))
+                #expect(answer.message.contains("nope") && answer.code == "unknown_profile")
+            }
+            try await client.execute(uri: "/v1/profiles/dmo/start", method: .post) { r in
+                let answer = try decode(ControlError.self, r.body)
+                #expect(answer.code == "unknown_profile" && answer.hint == "did you mean 'demo'?", "\(answer)")
+            }
+            // A start that fails before any process exists: the one shape, with its hint, as a 409.
+            try await client.execute(uri: "/v1/profiles/nomodel/start", method: .post) { r in
+                #expect(r.status == .conflict)
+                let answer = try decode(ControlError.self, r.body)
+                #expect(answer.code == "start_failed" && answer.message.contains("does not exist") && answer.hint?.contains("model:") == true,
+                        "\(answer)")
+                #expect(answer.rendered.hasPrefix("nomodel: model file /nonexistent/none.gguf does not exist\nhint: fix `model:`"))
             }
             try await client.execute(uri: "/v1/profiles/demo/stop", method: .post) { r in
                 #expect(r.status == .notFound)
                 let answer = try decode(ControlError.self, r.body)
-                #expect(answer.message == "profile 'demo' is not running")
+                #expect(answer.message == "profile 'demo' is not running" && answer.code == "not_running")
             }
             // Without its guard nothing would start the next daemon: refused with the way out.
             try await client.execute(uri: "/v1/restart", method: .post) { r in
                 #expect(r.status == .conflict)
                 let e = try decode(ControlError.self, r.body)
-                #expect(e.hint?.contains("hermes-runtime serve") == true, "\(e)")
+                #expect(e.hint?.contains("hermes-runtime serve") == true && e.code == "no_guard", "\(e)")
             }
         }
-        #expect(await s.parts.registry.statuses().allSatisfy { $0.pid == nil && $0.phase == .stopped })
+        // Nothing was spawned; the refused start shows as failed, with its reason, until the next start.
+        let statuses = await s.parts.registry.statuses()
+        #expect(statuses.allSatisfy { $0.pid == nil }, "\(statuses)")
+        #expect(statuses.first { $0.profile == "demo" }?.phase == .stopped)
+        #expect(statuses.first { $0.profile == "nomodel" }.map { $0.phase == .failed && $0.lastError?.contains("does not exist") == true } == true)
     }
 
     @Test func reloadRefusesABrokenConfigNamingFileAndLineThenTakesAGoodOne() async throws {
@@ -133,10 +153,29 @@ import Testing
                 try await client.execute(uri: uri, method: method) { r in
                     #expect(r.status == .forbidden)
                     let answer = try decode(ControlError.self, r.body)
-                    #expect(answer.message.contains("may use this daemon's control socket"))
+                    #expect(answer.message.contains("may use this daemon's control socket") && answer.code == "forbidden")
                 }
             }
         }
         #expect(await s.parts.registry.statuses().allSatisfy { $0.phase == .stopped })
+    }
+}
+
+/// The control API's error body: the one shape, read from a daemon of this version or an older one.
+@Suite struct ControlErrorShapeTests {
+    @Test func aStartFailureTravelsWithItsLogLinesAndReadsBack() throws {
+        let f = StartFailure(profile: "p", reason: "the server exited (status 1)", lastLogLines: ["a", "b"], hint: "see the log")
+        let e = ControlError(f)
+        #expect(e.code == "start_failed" && e.lastLogLines == ["a", "b"])
+        let back = try ControlCodec.decoder.decode(ControlError.self, from: ControlCodec.encoder.encode(e))
+        #expect(back.rendered == f.rendered)
+        #expect(back.rendered == "p: the server exited (status 1)\ncause: last log lines:\n  a\n  b\nhint: see the log")
+    }
+
+    @Test func anOlderDaemonsAnswerStillReads() throws {
+        let old = Data(#"{"message":"p: it died","hint":"h","last_log_lines":["x"]}"#.utf8)
+        let e = try ControlCodec.decoder.decode(ControlError.self, from: old)
+        #expect(e.code == "daemon_error" && e.cause == "last log lines:\nx")
+        #expect(e.rendered == "p: it died\ncause: last log lines:\n  x\nhint: h")
     }
 }

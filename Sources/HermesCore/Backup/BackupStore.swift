@@ -22,8 +22,8 @@ public struct BackupInfo: Sendable, Equatable, Codable {
 }
 
 /// Why a backup could not be found or read.
-public struct BackupError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable { case notFound, ambiguous, noBackups, unreadable }
+public struct BackupError: UserFacingError, Equatable, CustomStringConvertible {
+    public enum Code: String, ErrorCode { case notFound, ambiguous, noBackups, unreadable }
     public var code: Code
     public var message: String
     public init(_ code: Code, _ message: String) {

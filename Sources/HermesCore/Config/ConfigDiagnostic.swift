@@ -45,6 +45,17 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+extension ConfigError: UserFacingError {
+    public var code: String { "invalid_config" }
+    public var message: String {
+        let n = diagnostics.filter { $0.severity == .error }.count
+        return n == 1 ? "the config has a problem" : "the config has \(n) problems"
+    }
+    /// Each problem as `file:line:column: error: ...`.
+    public var cause: String? { description }
+    public var hint: String? { "`hermes-runtime config validate` lists every problem" }
+}
+
 /// The closest candidate within a small edit distance, for "did you mean" hints.
 public func closestMatch(to word: String, in candidates: [String]) -> String? {
     let lower = word.lowercased()

@@ -61,3 +61,25 @@ public enum GGUFError: Error, Sendable, Equatable, CustomStringConvertible {
         return printable ? "\(hex) (\"\(String(decoding: bytes, as: UTF8.self))\")" : hex
     }
 }
+
+/// The user-facing shape: `message` says what is wrong with the file, `cause` which file it is.
+extension GGUFError: UserFacingError {
+    public var code: String {
+        switch self {
+        case .cannotOpen: "cannot_open"
+        case .notGGUF: "not_gguf"
+        case .unsupportedVersion: "unsupported_version"
+        case .truncated: "truncated"
+        case .absurdLength: "absurd_length"
+        case .invalidValue: "invalid_value"
+        case .missingMetadata: "missing_metadata"
+        }
+    }
+    public var cause: String? { "in \(path)" }
+    public var hint: String? {
+        switch self {
+        case .truncated, .absurdLength, .notGGUF: "download the model again and compare its size (or sha256) with the source's"
+        default: nil
+        }
+    }
+}

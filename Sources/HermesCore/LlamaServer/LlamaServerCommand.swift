@@ -42,6 +42,13 @@ public struct CommandBuildError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+extension CommandBuildError: UserFacingError {
+    public var code: String { "unsupported_flags" }
+    public var message: String { "profile '\(profile)' cannot run on this llama-server" }
+    public var cause: String? { problems.joined(separator: "\n") }
+    public var hint: String? { "update llama-server (`scripts/setup.sh` builds the pinned one), or drop what it lacks from the profile" }
+}
+
 extension LlamaServerCommand {
     /// Builds the command line for `profile` on a binary speaking `dialect`.
     ///

@@ -13,10 +13,13 @@ import Darwin
 /// most of a machine's "used" memory after a model file has been read once.
 public enum MemInfo {
     /// Why the figure could not be read.
-    public struct ReadError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct ReadError: UserFacingError, Equatable, CustomStringConvertible {
         public let path: String
         public let reason: String
-        public var description: String { "cannot read available memory from \(path): \(reason)" }
+        public var code: String { "meminfo_unreadable" }
+        public var message: String { "cannot read available memory from \(path)" }
+        public var cause: String? { reason }
+        public var description: String { "\(message): \(reason)" }
     }
 
     /// `MemAvailable` in bytes from the file at `path` (tests pass their own).

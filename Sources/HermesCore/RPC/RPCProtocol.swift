@@ -76,7 +76,11 @@ public struct RPCDeviceMemory: Sendable, Equatable, Codable {
 }
 
 /// Why bytes from a worker are no reply we understand.
-public enum RPCReplyError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum RPCReplyError: UserFacingError, Equatable, CustomStringConvertible {
+    public var code: String { "bad_rpc_reply" }
+    public var message: String { "the RPC worker's reply cannot be read: \(description)" }
+    public var hint: String? { "the worker's ggml-rpc-server and this llama-server must come from the same llama.cpp build" }
+
     case length(Int, expected: Int)
     case sizeField(UInt64, expected: UInt64)
     case freeAboveTotal(free: UInt64, total: UInt64)

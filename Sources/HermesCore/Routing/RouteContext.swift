@@ -42,7 +42,7 @@ public enum RoutedEndpoint: String, Sendable, Codable, CaseIterable {
 }
 
 /// A request the front refuses before routing: it becomes an OpenAI-shaped 4xx.
-public struct RequestError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct RequestError: UserFacingError, Equatable, CustomStringConvertible {
     /// HTTP status (400, 404, 409, 413).
     public var status: Int
     /// OpenAI `error.code`, e.g. `invalid_json`, `missing_messages`, `unknown_profile`.
