@@ -30,7 +30,7 @@ extension ServerSupervisor {
     nonisolated func probeGeneration(slot: Int? = nil) async -> GenerationFailure? {
         let pin = slot.map { "\"id_slot\":\($0)," } ?? ""
         let body = #"{"# + pin + #""messages":[{"role":"user","content":"ping"}],"max_tokens":1,"temperature":0}"#
-        let timeout = max(health.timeout, 30)
+        let timeout = max(health.timeout, health.generationTimeout)
         guard let r = await post("\(baseURL)/v1/chat/completions", body: body, timeout: timeout) else {
             return GenerationFailure(reason: "a one-token generation got no answer within \(Int(timeout)) s", noAnswer: true)
         }

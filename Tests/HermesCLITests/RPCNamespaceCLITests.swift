@@ -33,9 +33,10 @@ import Testing
         let rootB = try TestEnvironment.configRoot(profiles: [
             "gpu": "kind: rpc-worker\naddress: \(net.addressB)\nnetwork: trusted\nport: \(workerPort)\ndevice: CPU\nthreads: 1\nload: always\n",
         ])
-        // Generation probes every 2 s find the hang; restarts keep trying while the link is down.
+        // Generation probes every 2 s, given 10 s each, find the hang; restarts keep trying while the
+        // link is down.
         let main = try RPCWorkerCLITests.main(port: mainPort, rpc: "[\"\(worker)\"]")
-            .replacingOccurrences(of: "generation_interval: 0", with: "generation_interval: 2s")
+            .replacingOccurrences(of: "generation_interval: 0", with: "generation_interval: 2s\n  generation_timeout: 10s")
             .replacingOccurrences(of: "args: [\"-ts\", \"1,1\", \"--fit\", \"off\"]", with: "args: [\"--fit\", \"off\"]")
             .replacingOccurrences(of: "backoff: [0.2]", with: "backoff: [1]\n  max_restarts: 1000")
         let rootA = try TestEnvironment.configRoot(profiles: ["main": main],
@@ -64,11 +65,11 @@ import Testing
         let first = try await Self.ask(net, front: front)
         #expect(first.status == 200 && first.body.contains("chat.completion"), "\(first)")
 
-        // Unplugged: the main's next generation hangs on the worker. The probe gives a generation 30 s;
+        // Unplugged: the main's next generation hangs on the worker. The probe gives a generation 10 s;
         // then the main is restarted, and its launch finds the worker gone.
         try net.setLinkB(up: false)
         let down = Date()
-        #expect(await TestEnvironment.eventually(timeout: 2 + 30 + max(90, 4 * startTook)) {
+        #expect(await TestEnvironment.eventually(timeout: 2 + 10 + max(90, 4 * startTook)) {
             s = (try? await RPCWorkerCLITests().status(boxA)) ?? [:]
             return s["main"]?.lostWorker == worker && s["main"]?.lastError?.contains(worker) == true
         }, "box A names the lost worker: \(s)")

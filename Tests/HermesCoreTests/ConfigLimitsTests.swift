@@ -35,9 +35,10 @@ import Testing
     @Test(arguments: ["inf", "nan", "1e300", "-1", "86401", "2d", "-inf"])
     func unboundedDurationsAreRefused(value: String) throws {
         let remote = "kind: openai\nbase_url: https://x.example/v1\ntimeout: \(value)\ncooldown: \(value)\n"
-        let local = "kind: llama-server\nmodel: /m.gguf\nport: 9001\nqueue_wait: \(value)\nhealth:\n  startup_timeout: \(value)\n  interval: \(value)\nrestart:\n  backoff: [1, \(value)]\n"
+        let local = "kind: llama-server\nmodel: /m.gguf\nport: 9001\nqueue_wait: \(value)\nhealth:\n  startup_timeout: \(value)\n  interval: \(value)\n  generation_timeout: \(value)\nrestart:\n  backoff: [1, \(value)]\n"
         let (_, diagnostics) = validate(["r": remote, "l": local])
-        for key in ["timeout", "cooldown", "queue_wait", "health.startup_timeout", "health.interval", "restart.backoff[1]"] {
+        for key in ["timeout", "cooldown", "queue_wait", "health.startup_timeout", "health.interval", "health.generation_timeout",
+                    "restart.backoff[1]"] {
             let d = try error(diagnostics, key: key)
             #expect(d.line != nil && d.column != nil)
         }
@@ -52,6 +53,14 @@ import Testing
         #expect(diagnostics.filter { $0.severity == .error }.isEmpty, "\(diagnostics)")
         #expect(ConfigLimits.violations(in: config).isEmpty)
         #expect(config.profiles["l"]?.llamaServer?.restart?.window == 604_800)
+    }
+
+    @Test func aGenerationProbesTimeoutIsItsOwnWithADefault() throws {
+        let (config, diagnostics) = validate(["a": "kind: llama-server\nmodel: /m.gguf\nport: 9001\nhealth: {generation_timeout: 90s}\n",
+                                              "b": "kind: llama-server\nmodel: /m.gguf\nport: 9002\n"])
+        #expect(diagnostics.filter { $0.severity == .error }.isEmpty, "\(diagnostics)")
+        #expect(config.profiles["a"]?.llamaServer?.effectiveHealth.generationTimeout == 90)
+        #expect(config.profiles["b"]?.llamaServer?.effectiveHealth.generationTimeout == 30)
     }
 
     @Test func crossFileErrorsPointAtTheKeyThatNamesTheMissingProfile() throws {

@@ -75,6 +75,7 @@ public enum ConfigLimits {
                 check("\(p.name).health.timeout", h.timeout)
                 check("\(p.name).health.startup_timeout", h.startupTimeout)
                 check("\(p.name).health.generation_interval", h.generationInterval)
+                check("\(p.name).health.generation_timeout", h.generationTimeout)
                 check("\(p.name).health.failures", h.failures, 1...100)
                 check(p.name, restart: s.effectiveRestart)
             }

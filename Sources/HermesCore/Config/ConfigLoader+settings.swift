@@ -90,6 +90,7 @@ extension ConfigLoader {
                     case "startup_timeout": h.startupTimeout = reader.duration(f.value, path: p)
                     case "failures": h.failures = reader.int(f.value, path: p, range: 1...100)
                     case "generation_interval": h.generationInterval = reader.duration(f.value, path: p)
+                    case "generation_timeout": h.generationTimeout = reader.duration(f.value, path: p)
                     default: break
                     }
                 }

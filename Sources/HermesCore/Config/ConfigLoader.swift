@@ -16,7 +16,7 @@ public enum ConfigLoader {
     static let openaiKeys = ["base_url", "api_key_env", "model", "context", "fallback", "cooldown", "timeout", "headers",
                              "cooldown_after", "failure_window",
                              "apis", "vision"]
-    static let healthKeys = ["path", "interval", "timeout", "startup_timeout", "failures", "generation_interval"]
+    static let healthKeys = ["path", "interval", "timeout", "startup_timeout", "failures", "generation_interval", "generation_timeout"]
     static let restartKeys = ["enabled", "backoff", "max_restarts", "window"]
     static let runtimeKeys = ["front", "logs", "daemon", "kv_cache", "budgets"]
     static let daemonKeys = ["lease", "drain_timeout"]

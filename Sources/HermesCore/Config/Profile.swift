@@ -227,6 +227,9 @@ public struct HealthSettings: Sendable, Equatable, Codable {
     /// Seconds between tiny real generations (`max_tokens: 1`); `/health` alone can say 200 while
     /// every completion fails. 0 turns the generation probe off.
     public var generationInterval: Double?
+    /// Seconds a generation probe may take before the server counts as stuck (a main whose RPC worker
+    /// vanished hangs here while `/health` still says 200).
+    public var generationTimeout: Double?
 
     public init() {}
 
@@ -239,6 +242,7 @@ public struct HealthSettings: Sendable, Equatable, Codable {
         m.startupTimeout = startupTimeout ?? parent.startupTimeout
         m.failures = failures ?? parent.failures
         m.generationInterval = generationInterval ?? parent.generationInterval
+        m.generationTimeout = generationTimeout ?? parent.generationTimeout
         return m
     }
 
@@ -247,7 +251,7 @@ public struct HealthSettings: Sendable, Equatable, Codable {
     public var resolved: ResolvedHealth {
         ResolvedHealth(path: path ?? "/health", interval: interval ?? 5, timeout: timeout ?? 3,
                        startupTimeout: startupTimeout ?? 300, failures: failures ?? 3,
-                       generationInterval: generationInterval ?? 60)
+                       generationInterval: generationInterval ?? 60, generationTimeout: generationTimeout ?? 30)
     }
 }
 
@@ -259,6 +263,7 @@ public struct ResolvedHealth: Sendable, Equatable {
     public var startupTimeout: Double
     public var failures: Int
     public var generationInterval: Double
+    public var generationTimeout: Double
 }
 
 /// When and how often a dead or wedged server is restarted.
