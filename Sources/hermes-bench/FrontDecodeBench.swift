@@ -71,6 +71,24 @@ extension FrontBench {
                 o["max_tokens"] = 1024
                 _ = try JSONSerialization.data(withJSONObject: o)
             }
+            if !decoded.toolNames.isEmpty {
+                row("tool names: in the decode above", "\(decoded.toolNames.count) tools") { _ = decoded.toolNames }
+                row("tool names: a second JSONDecoder pass (before)") {
+                    _ = try? JSONDecoder().decode(ToolNamesShape.self, from: data)
+                }
+            }
+            // A whole JSON answer as large as this body, its `model` spliced: before, three copies of it
+            // (to an array, the spliced array, back to a buffer); now the spans are found and the answer
+            // goes out as slices around the new value.
+            let answer = [UInt8](#"{"id":"x","object":"chat.completion","model":"gemma-3-270m","choices":[{"index":0,"message":{"role":"assistant","content":"#.utf8)
+                + BodySplice.jsonString(utf8: decoded.promptUTF8) + [UInt8](#"}}]}"#.utf8)
+            row("answer model splice: spans, sent as slices", "\(answer.count / 1024) KB answer") {
+                _ = answer.withUnsafeBufferPointer { ModelFieldSplice.spans(in: $0) }
+            }
+            row("answer model splice: three copies (before)") {
+                let copy = Array(answer)
+                _ = Array(ModelFieldSplice.replacing(in: copy, with: "gemma"))
+            }
             let prompt = ctx.promptText
             row("prompt SHA-256: swift-crypto") { _ = PromptDigestBench.crypto(prompt) }
             row("prompt SHA-256: hand-written (before)") { _ = HandSHA256.hex(prompt) }
@@ -147,4 +165,15 @@ struct ChatShape: Decodable {
         }
         return out
     }
+}
+
+/// The tool names as `ToolCallCheck` read them before the decoder took them on its pass: the rival row.
+struct ToolNamesShape: Decodable {
+    struct Tool: Decodable {
+        struct Function: Decodable { var name: String? }
+        var name: String?
+        var function: Function?
+    }
+    var tools: [Tool]?
+    var functions: [Tool]?
 }
