@@ -21,7 +21,8 @@ public func fuzzRequest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         return 0
     }
     _ = RouteContext(request: before, headers: ["x-hermes-toolsets": "a,b"])
-    if !before.toolNames.isEmpty && !before.hasTools { fatalError("tool names without a tools list") }
+    let names = RequestDecoder.toolNames(in: body, spans: before.toolSpans)
+    if !names.isEmpty && !before.hasTools { fatalError("tool names without a tools list") }
     // Prefix keys: one per message plus the head, spans inside the body, and unchanged by the splice.
     let keys = PrefixKeys.keys(for: before, body: body)
     if keys.count != before.messageSpans.count + 1 { fatalError("not one prefix key per message plus the head") }
@@ -38,7 +39,7 @@ public func fuzzRequest(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     let expectedLimits = before.tokenLimits.map { l in l.value.map { $0 > clamp ? clamp : $0 } }
     guard after.model == model, after.tokenLimits.map(\.value) == expectedLimits, after.promptText == before.promptText,
-        after.hasTools == before.hasTools, after.toolNames == before.toolNames, after.hasImages == before.hasImages, after.stream == before.stream,
+        after.hasTools == before.hasTools, RequestDecoder.toolNames(in: spliced, spans: after.toolSpans) == names, after.hasImages == before.hasImages, after.stream == before.stream,
         after.metadata == before.metadata, after.slotID == before.slotID
     else { fatalError("the spliced body decodes to more than the original plus the edits") }
     if PrefixKeys.keys(for: after, body: spliced) != keys { fatalError("the front's edits changed the prefix keys") }

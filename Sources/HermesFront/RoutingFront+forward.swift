@@ -72,9 +72,9 @@ extension RoutingFront {
     func forward(_ job: Job, ticket firstTicket: SlotTicket?) async -> Response {
         var queue = AttemptQueue(decision: job.decision, first: job.first)
         let policy = job.state.policy
-        // Read by the decoder as it passed the tools: the body is not decoded a second time.
-        let offered = job.decoded.toolNames
-        let toolNames = job.state.config.profiles[job.first]?.promotesBadToolCalls == true && !offered.isEmpty ? offered : nil
+        // Only the tools are read again, and only for a profile that judges tool calls.
+        let toolNames: Set<String>? = job.state.config.profiles[job.first]?.promotesBadToolCalls == true
+            ? job.raw.withUnsafeReadableBytes { RequestDecoder.toolNames(in: $0, spans: job.decoded.toolSpans) }.nilIfEmpty : nil
         var upstreamTime: Duration = .zero
         var ticket = firstTicket
         let record = job.record
@@ -295,4 +295,8 @@ extension RoutingFront {
         let response = try await client.execute(request, timeout: .safeSeconds(timeout))
         return UpstreamResponse(status: Int(response.status.code), headers: response.headers, body: UpstreamBody(response.body))
     }
+}
+
+extension Set {
+    var nilIfEmpty: Self? { isEmpty ? nil : self }
 }

@@ -71,8 +71,11 @@ extension FrontBench {
                 o["max_tokens"] = 1024
                 _ = try JSONSerialization.data(withJSONObject: o)
             }
-            if !decoded.toolNames.isEmpty {
-                row("tool names: in the decode above", "\(decoded.toolNames.count) tools") { _ = decoded.toolNames }
+            let offered = RequestDecoder.toolNames(in: bytes, spans: decoded.toolSpans)
+            if !offered.isEmpty {
+                row("tool names: the scanner over the tools only", "\(offered.count) tools") {
+                    _ = RequestDecoder.toolNames(in: bytes, spans: decoded.toolSpans)
+                }
                 row("tool names: a second JSONDecoder pass (before)") {
                     _ = try? JSONDecoder().decode(ToolNamesShape.self, from: data)
                 }

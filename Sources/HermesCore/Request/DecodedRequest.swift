@@ -6,8 +6,9 @@ public struct DecodedRequest: Sendable, Equatable {
     public var model: String?
     /// A non-empty `tools` (or legacy `functions`) list.
     public var hasTools = false
-    /// The names of the tools the body offers (see `RequestDecoder.readToolList`); empty when none.
-    public var toolNames: Set<String> = []
+    /// Where each `tools` / `functions` value is spelled: read again for the tool names only by a
+    /// profile that judges tool calls (`RequestDecoder.toolNames`), so every other request skips them.
+    public var toolSpans: [Range<Int>] = []
     /// Any image part (`image_url`, `input_image`, Anthropic `image`) in the conversation.
     public var hasImages = false
     /// Message contents joined by newlines (chat), the prompt (completions) or the input (embeddings),

@@ -93,8 +93,9 @@ public enum RequestDecoder {
             try readSlotID(&s, &r)
         case "tools", "functions":
             let start = s.index
-            r.hasTools = try readToolList(key, &s, into: &r.toolNames) || r.hasTools
+            r.hasTools = try readNonEmptyList(key, &s) || r.hasTools
             r.headSpans.append(start..<s.index)
+            r.toolSpans.append(start..<s.index)
         default:
             return false
         }
