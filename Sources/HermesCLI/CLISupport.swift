@@ -4,11 +4,6 @@ import HermesCore
 // The one home of what several subcommands share: config loading, profile lookup with a
 // "did you mean", tables, durations and JSON output. Byte counts: `ByteCount.format` (HermesCore).
 
-/// Loads the config root, or throws its `ConfigError`: every problem, each at its file and line.
-func loadConfig(_ paths: RuntimePaths) throws -> HermesConfig {
-    try ConfigLoader.load(paths: paths)
-}
-
 extension HermesConfig {
     /// The profile called `name` (or an alias of it), or an error naming the closest match.
     func requireProfile(_ name: String, paths: RuntimePaths) throws -> Profile {

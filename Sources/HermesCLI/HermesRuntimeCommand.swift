@@ -48,8 +48,9 @@ public enum HermesRuntimeMain {
             // Every error a person meets, in one shape: the message, its cause, one thing to do; with
             // --json, the same parts and the code as one object, for a script.
             if CommandLine.arguments.contains("--json") {
-                let object = ["error": error.problem]
-                let data = (try? JSONEncoder.sortedKeys.encode(object)) ?? Data()
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                let data = (try? encoder.encode(["error": error.problem])) ?? Data()
                 FileHandle.standardError.write(data + Data("\n".utf8))
             } else {
                 FileHandle.standardError.write(Data("Error: \(error.rendered)\n".utf8))
@@ -58,14 +59,5 @@ public enum HermesRuntimeMain {
         } catch {
             HermesRuntimeCommand.exit(withError: error)
         }
-    }
-}
-
-extension JSONEncoder {
-    /// Keys sorted, slashes as they are: one line a script can read.
-    static var sortedKeys: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return e
     }
 }

@@ -159,8 +159,9 @@ struct InitCommand: AsyncParsableCommand {
                 written.append("runtimes/\(p.name).yaml")
             }
         } catch {
-            throw CLIError("cannot write the config in \(paths.configRoot.path): \(error)",
-                           hint: backup.map { "`hermes-runtime config restore \($0.id)` puts the previous files back" }, code: "cannot_write")
+            throw CLIError("cannot write the config in \(paths.configRoot.path)",
+                           hint: backup.map { "`hermes-runtime config restore \($0.id)` puts the previous files back" }, cause: "\(error)",
+                           code: "cannot_write")
         }
         let kept = current.profiles.keys.sorted().filter { !rendered.profiles.map { "\($0.name).yaml" }.contains($0) }
         let (_, diagnostics) = ConfigLoader.validate(paths: paths)

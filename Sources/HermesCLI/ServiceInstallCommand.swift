@@ -80,7 +80,7 @@ struct ServiceInstallCommand: AsyncParsableCommand {
 
     private func checkStartProfiles(_ paths: RuntimePaths) throws {
         guard !startProfiles.isEmpty else { return }
-        let config = try loadConfig(paths)
+        let config = try ConfigLoader.load(paths: paths)
         for p in startProfiles {
             let profile = try config.requireProfile(p, paths: paths)
             guard profile.isLocal else {

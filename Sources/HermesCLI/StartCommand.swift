@@ -33,7 +33,7 @@ struct StartCommand: AsyncParsableCommand {
 
     func run() async throws {
         let paths = global.paths()
-        let config = try loadConfig(paths)
+        let config = try ConfigLoader.load(paths: paths)
         let p = try config.requireProfile(profile, paths: paths)
         if dryRun { return try printDryRun(p, paths: paths) }
         guard p.isSupervised else {

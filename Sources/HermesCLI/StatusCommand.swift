@@ -27,7 +27,7 @@ struct StatusCommand: AsyncParsableCommand {
             servers = daemon.servers
         } else {
             // No daemon: every local profile is stopped; say so rather than fail.
-            let config = try loadConfig(paths)
+            let config = try ConfigLoader.load(paths: paths)
             servers = config.profiles.values.filter(\.isSupervised).sorted { $0.name < $1.name }.map { p in
                 var s = ServerStatus(profile: p.name, phase: .stopped)
                 s.host = p.llamaServer?.effectiveHost ?? p.rpcWorker?.effectiveAddress

@@ -73,8 +73,11 @@ extension RoutingFront {
         var queue = AttemptQueue(decision: job.decision, first: job.first)
         let policy = job.state.policy
         // Only the tools are read again, and only for a profile that judges tool calls.
-        let toolNames: Set<String>? = job.state.config.profiles[job.first]?.promotesBadToolCalls == true
-            ? job.raw.withUnsafeReadableBytes { RequestDecoder.toolNames(in: $0, spans: job.decoded.toolSpans) }.nilIfEmpty : nil
+        var toolNames: Set<String>?
+        if job.state.config.profiles[job.first]?.promotesBadToolCalls == true {
+            let offered = job.raw.withUnsafeReadableBytes { RequestDecoder.toolNames(in: $0, spans: job.decoded.toolSpans) }
+            toolNames = offered.isEmpty ? nil : offered
+        }
         var upstreamTime: Duration = .zero
         var ticket = firstTicket
         let record = job.record
@@ -295,8 +298,4 @@ extension RoutingFront {
         let response = try await client.execute(request, timeout: .safeSeconds(timeout))
         return UpstreamResponse(status: Int(response.status.code), headers: response.headers, body: UpstreamBody(response.body))
     }
-}
-
-extension Set {
-    var nilIfEmpty: Self? { isEmpty ? nil : self }
 }

@@ -194,6 +194,6 @@ func failureKind(_ error: any Error) -> AttemptEnd.Kind {
 
 /// `failureKind`'s receipt word (`refused`, `timeout`, `reset`, `error`).
 func classify(_ error: any Error) -> String {
-    AttemptEnd(profile: "", isLocal: true, kind: failureKind(error)).outcome
+    failureKind(error).outcome
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HermesCore
 import HermesTestSupport
 import Testing
 
@@ -6,12 +7,6 @@ import Testing
 /// the same parts with the code as JSON under `--json`, exit status 1. Needs no daemon.
 @Suite struct ErrorShapeCLITests {
     struct Wrapped: Decodable {
-        struct Problem: Decodable {
-            var code: String
-            var message: String
-            var hint: String?
-            var cause: String?
-        }
         var error: Problem
     }
 

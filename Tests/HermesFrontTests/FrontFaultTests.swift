@@ -55,6 +55,21 @@ import Testing
         }
     }
 
+    /// A 200 KB answer gathered from three chunks goes out as slices around the client's `model` name:
+    /// every byte of it, in order, with the right length.
+    @Test func aLargeAnswerGetsTheClientsModelNameAndEveryByte() async throws {
+        try await withFaultUpstream { up in
+            let (config, runtime) = try setup(up, primaryMode: "big")
+            try await withFront(config, runtime: runtime, options: options) { f in
+                let a = try await send(f.base + "/v1/chat/completions", json: chatBody("hi", model: "client-model"))
+                #expect(a.status == 200)
+                #expect(up.received?["model"] as? String == "primary-model")
+                #expect(a.body == FaultUpstream.completion(model: "client-model", content: FaultUpstream.bigContent))
+                #expect(a.header("Content-Length") == String(a.body.utf8.count))
+            }
+        }
+    }
+
     @Test func rateLimitFallsBackAndCoolsDown() async throws {
         try await withFaultUpstream { up in
             let (config, runtime) = try setup(up, primaryMode: "429x10")

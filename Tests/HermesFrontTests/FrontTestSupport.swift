@@ -231,9 +231,12 @@ final class FaultUpstream: Sendable {
     var receivedHeaders: [String: String] { lastHeaders.withLock { $0 } }
     var lastBody: String { lastRequest.withLock { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? "" }
 
-    static func completion(model: String) -> String {
-        #"{"id":"chatcmpl-fault","object":"chat.completion","created":1,"model":"\#(model)","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}"#
+    static func completion(model: String, content: String = "ok") -> String {
+        #"{"id":"chatcmpl-fault","object":"chat.completion","created":1,"model":"\#(model)","choices":[{"index":0,"message":{"role":"assistant","content":"\#(content)"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}"#
     }
+
+    /// An answer's text of 200 KB, above the size a spliced answer is gathered into one buffer.
+    static let bigContent = String(repeating: "the model wrote this line ", count: 8_000)
 
     /// Stopping by cancellation makes Hummingbird log errors that mean nothing here.
     static let quiet: Logger = {
@@ -294,6 +297,16 @@ final class FaultUpstream: Sendable {
                 // The head goes out, then the server dies before its first token.
                 return Response(status: .ok, headers: sse, body: ResponseBody { _ in
                     throw TestFailure("died after the head")
+                })
+            case "big":
+                // A 200 KB answer in three chunks: the front gathers it, then splices `model`.
+                let text = Self.completion(model: model, content: Self.bigContent)
+                let bytes = Array(text.utf8), third = bytes.count / 3
+                return Response(status: .ok, headers: json, body: ResponseBody(contentLength: bytes.count) { writer in
+                    for part in [bytes[..<third], bytes[third..<(2 * third)], bytes[(2 * third)...]] {
+                        try await writer.write(ByteBuffer(bytes: part))
+                    }
+                    try await writer.finish(nil)
                 })
             case "gated":
                 let gate = self.gate

@@ -91,21 +91,19 @@ public enum ModelFieldSplice {
         return []
     }
 
-    /// `bytes` with every counted `model` value replaced by `name` (a JSON string, escaped here).
-    public static func replacing(in bytes: [UInt8], with name: String) -> [UInt8] {
-        let found = bytes.withUnsafeBufferPointer { Self.spans(in: $0) }
-        guard !found.isEmpty else { return bytes }
+    /// The edits that put `name` (a JSON string, escaped here) in every counted `model` value, for
+    /// `BodySplice` (the same splice the front applies to requests).
+    public static func edits(in b: UnsafeBufferPointer<UInt8>, name: String) -> [BodyEdit] {
+        let found = spans(in: b)
+        guard !found.isEmpty else { return [] }
         let value = jsonString(name)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + value.count)
-        var last = 0
-        for s in found {
-            out.append(contentsOf: bytes[last..<s.lowerBound])
-            out.append(contentsOf: value)
-            last = s.upperBound
-        }
-        out.append(contentsOf: bytes[last...])
-        return out
+        return found.map { BodyEdit(range: $0, bytes: value) }
+    }
+
+    /// `bytes` with every counted `model` value replaced by `name`.
+    public static func replacing(in bytes: [UInt8], with name: String) -> [UInt8] {
+        let edits = bytes.withUnsafeBufferPointer { Self.edits(in: $0, name: name) }
+        return edits.isEmpty ? bytes : BodySplice.apply(edits, to: bytes)
     }
 
     /// A JSON string literal (quotes included) for `s`.

@@ -68,8 +68,10 @@ extension RequestDecoder {
         }
     }
 
-    /// A list (true when it has an element) or null (false).
-    static func readNonEmptyList(_ param: String, _ s: inout JSONScanner) throws -> Bool {
+    /// A list (true when it has an element) or null (false); `item` reads each element (it must consume it).
+    static func readList(_ param: String, _ s: inout JSONScanner, item: (inout JSONScanner) throws -> Void = { try $0.skipValue() })
+        throws -> Bool
+    {
         switch s.peekKind() {
         case .null:
             _ = try s.literal()
@@ -80,7 +82,7 @@ extension RequestDecoder {
             var any = false
             while try s.nextElement(&first) {
                 any = true
-                try s.skipValue()
+                try item(&s)
             }
             return any
         default:
@@ -110,40 +112,23 @@ extension RequestDecoder {
 
     /// `tools` / `functions` item by item, each item's name into `names`.
     static func readToolList(_ param: String, _ s: inout JSONScanner, into names: inout Set<String>) throws -> Bool {
-        switch s.peekKind() {
-        case .null:
-            _ = try s.literal()
-            return false
-        case .array:
-            try s.enterArray()
-            var first = true
-            var any = false
-            while try s.nextElement(&first) {
-                any = true
-                guard s.peekKind() == .object else {
-                    try s.skipValue()
-                    continue
-                }
-                var name: String?, functionName: String?
-                try s.enterObject()
-                var firstMember = true
-                while try s.nextMember(&firstMember) {
-                    switch try s.key() {
-                    case "name" where s.peekKind() == .string: name = try s.string()
-                    case "function" where s.peekKind() == .object:
-                        try readObject(param, &s) { k, s in
-                            guard k == "name", s.peekKind() == .string else { return false }
-                            functionName = try s.string()
-                            return true
-                        }
-                    default: try s.skipValue()
+        try readList(param, &s) { s in
+            guard s.peekKind() == .object else { return try s.skipValue() }
+            var name: String?, functionName: String?
+            try readObject(param, &s) { k, s in
+                switch k {
+                case "name" where s.peekKind() == .string: name = try s.string()
+                case "function" where s.peekKind() == .object:
+                    try readObject(param, &s) { k, s in
+                        guard k == "name", s.peekKind() == .string else { return false }
+                        functionName = try s.string()
+                        return true
                     }
+                default: return false
                 }
-                if let n = functionName ?? name { names.insert(n) }
+                return true
             }
-            return any
-        default:
-            throw typeError(param, "a list")
+            if let n = functionName ?? name { names.insert(n) }
         }
     }
 

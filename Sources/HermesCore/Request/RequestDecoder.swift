@@ -93,7 +93,7 @@ public enum RequestDecoder {
             try readSlotID(&s, &r)
         case "tools", "functions":
             let start = s.index
-            r.hasTools = try readNonEmptyList(key, &s) || r.hasTools
+            r.hasTools = try readList(key, &s) || r.hasTools
             r.headSpans.append(start..<s.index)
             r.toolSpans.append(start..<s.index)
         default:

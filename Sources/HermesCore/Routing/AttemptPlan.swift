@@ -13,6 +13,20 @@ public struct AttemptEnd: Sendable, Equatable {
         case cooldown(rateLimited: Bool)
         /// A remote skipped because a budget it counts against is spent (treated like a rate limit).
         case overBudget
+
+        /// The receipt's outcome word (`503`, `refused`, `down`, `cooldown`).
+        public var outcome: String {
+            switch self {
+            case .status(let s): return String(s)
+            case .refused: return "refused"
+            case .timeout: return "timeout"
+            case .reset: return "reset"
+            case .error: return "error"
+            case .down: return "down"
+            case .cooldown: return "cooldown"
+            case .overBudget: return "budget"
+            }
+        }
     }
 
     public var profile: String
@@ -29,18 +43,7 @@ public struct AttemptEnd: Sendable, Equatable {
     }
 
     /// The receipt's outcome word (`503`, `refused`, `down`, `cooldown`).
-    public var outcome: String {
-        switch kind {
-        case .status(let s): return String(s)
-        case .refused: return "refused"
-        case .timeout: return "timeout"
-        case .reset: return "reset"
-        case .error: return "error"
-        case .down: return "down"
-        case .cooldown: return "cooldown"
-        case .overBudget: return "budget"
-        }
-    }
+    public var outcome: String { kind.outcome }
 
     /// Reads a receipt outcome word back (the transport's classification of a failure).
     public static func kind(outcome: String) -> Kind {
